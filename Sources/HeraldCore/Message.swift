@@ -1,0 +1,65 @@
+/// One message of one channel, as stored in the backlog and delivered to subscribers.
+///
+/// Ids are per channel and gap-free: 1, 2, 3… Negative ids are the protocol's
+/// control messages (``Message/pingID``, ``Message/channelDeletedID``, ``Message/timeoutID``).
+public struct Message: Sendable, Hashable {
+    /// The channel the message was published to.
+    public var channel: String
+    /// Per-channel sequence number (1, 2, 3…), or a negative control id.
+    public var id: Int64
+    /// Publish time in whole seconds since the Unix epoch.
+    public var time: Int64
+    /// Disambiguates messages of one channel published within the same second (1, 2, 3…).
+    public var tag: Int64
+    /// The publisher's `Event-Id`, if any.
+    public var eventID: String?
+    /// The publisher's `Event-Type`, if any.
+    public var eventType: String?
+    /// The body, verbatim.
+    public var text: [UInt8]
+
+    public init(
+        channel: String,
+        id: Int64,
+        time: Int64,
+        tag: Int64,
+        eventID: String? = nil,
+        eventType: String? = nil,
+        text: [UInt8]
+    ) {
+        self.channel = channel
+        self.id = id
+        self.time = time
+        self.tag = tag
+        self.eventID = eventID
+        self.eventType = eventType
+        self.text = text
+    }
+
+    /// Id of the keep-alive message rendered through a streaming template.
+    public static let pingID: Int64 = -1
+    /// Id of the message sent to subscribers of a deleted channel.
+    public static let channelDeletedID: Int64 = -2
+    /// Id of the message a long-poll gets on timeout with `--timeout-with-body`.
+    public static let timeoutID: Int64 = -3
+    /// Id of the notice that messages between the resume point and the oldest stored one are gone.
+    public static let missedID: Int64 = -4
+
+    /// The message sent to a deleted channel's subscribers.
+    public static func channelDeleted(_ channel: String, text: [UInt8]) -> Message {
+        Message(channel: channel, id: channelDeletedID, time: 0, tag: 0, text: text)
+    }
+
+    /// The ping rendered through a streaming template.
+    public static func ping(text: [UInt8]) -> Message {
+        Message(channel: "", id: pingID, time: 0, tag: 0, text: text)
+    }
+
+    /// Tells a resuming subscriber that `channel`'s backlog no longer holds all it asked for.
+    public static func missed(_ channel: String) -> Message {
+        Message(channel: channel, id: missedID, time: 0, tag: 0, text: Array("Messages missed".utf8))
+    }
+
+    /// The message a long-poll answers with on timeout when configured to send a body.
+    public static let timedOut = Message(channel: "", id: timeoutID, time: 0, tag: 0, text: Array("Timed out".utf8))
+}

@@ -1,0 +1,131 @@
+/// A `push_stream_message_template`, parsed once into literal and placeholder segments.
+///
+/// Rendering is a single pass over the segments appending bytes, so a message body that itself
+/// contains `~text~` is never re-expanded, and no intermediate `String` is built per message.
+public struct MessageTemplate: Sendable, Hashable {
+    /// The template text as configured.
+    public let source: String
+    /// Whether the template looks like JSON (first non-blank character `{` or `[`), which turns on
+    /// JSON string escaping of the text, channel, event id and event type.
+    public let isJSON: Bool
+    let segments: [Segment]
+    /// Bytes of literal text, to size the output buffer in one reservation.
+    let literalByteCount: Int
+
+    /// One piece of a parsed template.
+    enum Segment: Sendable, Hashable {
+        case literal([UInt8])
+        case id, text, channel, eventID, eventType, time, tag, size
+    }
+
+    /// Parses `source`; placeholders are matched case-insensitively and unknown `~names~` stay literal.
+    public init(_ source: String) {
+        self.source = source
+        let bytes = Array(source.utf8)
+        let firstNonBlank = bytes.first { !MessageTemplate.isBlank($0) }
+        isJSON = firstNonBlank == UInt8(ascii: "{") || firstNonBlank == UInt8(ascii: "[")
+        segments = MessageTemplate.parse(bytes)
+        literalByteCount = segments.reduce(0) { total, segment in
+            if case .literal(let bytes) = segment { total + bytes.count } else { total }
+        }
+    }
+
+    /// push-stream's default example template, also Herald's default for JSON-speaking transports.
+    public static let pushStreamJSON = MessageTemplate(
+        #"{"id":~id~,"channel":"~channel~","text":"~text~", "tag":"~tag~", "time":"~time~", "eventid":"~event-id~"}"#)
+
+    /// push-stream's default template: the body alone.
+    public static let plainText = MessageTemplate("~text~")
+
+    /// Appends `message` rendered through the template to `out`.
+    public func render(_ message: Message, into out: inout [UInt8]) {
+        message.text.withUnsafeBufferPointer { render(message, text: $0, into: &out) }
+    }
+
+    /// Appends `message` rendered with `line` in place of its text (`~text~` and `~size~`),
+    /// for EventSource, which renders each line of a body separately.
+    public func render(_ message: Message, line: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        line.withUnsafeBufferPointer { render(message, text: $0, into: &out) }
+    }
+
+    func render(_ message: Message, text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        // Exact for verbatim templates; escaping may grow it, which `append` then absorbs.
+        out.reserveCapacity(out.count + literalByteCount + text.count + message.channel.utf8.count + 64)
+        for segment in segments {
+            switch segment {
+            case .literal(let bytes): out.append(contentsOf: bytes)
+            case .id: DecimalFormatting.append(message.id, into: &out)
+            case .tag: DecimalFormatting.append(message.tag, into: &out)
+            case .time: HTTPDate.append(message.time, into: &out)
+            case .size: DecimalFormatting.append(UInt64(text.count), into: &out)
+            case .text: appendString(text, into: &out)
+            case .channel: appendString(message.channel, into: &out)
+            case .eventID: appendString(message.eventID ?? "", into: &out)
+            case .eventType: appendString(message.eventType ?? "", into: &out)
+            }
+        }
+    }
+
+    func appendString(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        if isJSON {
+            JSONEscaping.appendEscaped(bytes, into: &out)
+        } else {
+            out.append(contentsOf: bytes)
+        }
+    }
+
+    func appendString(_ string: String, into out: inout [UInt8]) {
+        if string.isEmpty { return }
+        if isJSON {
+            JSONEscaping.append(string, into: &out)
+        } else {
+            out.append(contentsOf: string.utf8)
+        }
+    }
+
+    public static func == (lhs: MessageTemplate, rhs: MessageTemplate) -> Bool {
+        lhs.source == rhs.source
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(source)
+    }
+
+    static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+            || byte == UInt8(ascii: "\r")
+    }
+
+    static let placeholders: [(name: [UInt8], segment: Segment)] = [
+        (Array("id".utf8), .id), (Array("text".utf8), .text), (Array("channel".utf8), .channel),
+        (Array("event-id".utf8), .eventID), (Array("event-type".utf8), .eventType),
+        (Array("time".utf8), .time), (Array("tag".utf8), .tag), (Array("size".utf8), .size),
+    ]
+
+    static func parse(_ bytes: [UInt8]) -> [Segment] {
+        var segments: [Segment] = []
+        var literal: [UInt8] = []
+        let tilde = UInt8(ascii: "~")
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == tilde, let close = bytes[(i + 1)...].firstIndex(of: tilde),
+                let placeholder = placeholders.first(where: {
+                    PercentDecoding.asciiCaseInsensitiveEqual($0.name, bytes[(i + 1)..<close])
+                })
+            {
+                if !literal.isEmpty {
+                    segments.append(.literal(literal))
+                    literal = []
+                }
+                segments.append(placeholder.segment)
+                i = close + 1
+            } else {
+                // Not a placeholder: keep the `~` and let the next `~` start a fresh attempt.
+                literal.append(bytes[i])
+                i += 1
+            }
+        }
+        if !literal.isEmpty { segments.append(.literal(literal)) }
+        return segments
+    }
+}

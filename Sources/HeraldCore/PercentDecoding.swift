@@ -1,0 +1,69 @@
+/// URL percent-decoding as nginx's `ngx_unescape_uri` does it for channel paths and query arguments.
+///
+/// Lenient on purpose: a client sending `100%` or `%zz` gets those bytes back literally rather than
+/// an error, and `+` stays `+` (push-stream never treats it as a space).
+public enum PercentDecoding {
+    /// Decodes `%XX` escapes in `s`; invalid escapes are kept literally, invalid UTF-8 is repaired.
+    public static func decode(_ s: Substring) -> String {
+        var utf8 = s.utf8
+        // Fast path: nothing to decode means no copy through a byte array.
+        guard utf8.contains(UInt8(ascii: "%")) else { return String(s) }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count)
+        while let byte = utf8.first {
+            utf8 = utf8.dropFirst()
+            if byte == UInt8(ascii: "%"), let high = utf8.first.flatMap(hexValue),
+                let low = utf8.dropFirst().first.flatMap(hexValue)
+            {
+                out.append(high << 4 | low)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The decoded value of the first `name=` argument of `query` (no leading `?`), or `nil` if absent.
+    ///
+    /// `name=` and a bare `name` both give `""`. Names compare ASCII case-insensitively, like
+    /// nginx's `$arg_*` variables, and are matched before decoding.
+    public static func queryValue(_ query: Substring, name: String) -> String? {
+        for argument in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let key: Substring
+            let value: Substring
+            if let equals = argument.firstIndex(of: "=") {
+                key = argument[..<equals]
+                value = argument[argument.index(after: equals)...]
+            } else {
+                key = argument
+                value = ""
+            }
+            if asciiCaseInsensitiveEqual(key.utf8, name.utf8) {
+                return decode(value)
+            }
+        }
+        return nil
+    }
+
+    /// Value of an ASCII hex digit, or `nil`.
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Byte-wise equality ignoring ASCII case (non-ASCII bytes must match exactly).
+    static func asciiCaseInsensitiveEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
+    }
+
+    /// `byte` with A–Z mapped to a–z.
+    static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+}

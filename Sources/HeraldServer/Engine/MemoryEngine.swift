@@ -1,0 +1,302 @@
+import HeraldCore
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The single-node engine: backlog and pub/sub in this process, no dependency.
+///
+/// One lock guards all channels. A publish assigns the id, appends and hands the message to the
+/// sink while holding it, which is what keeps delivery in id order per channel; the sink only
+/// enqueues work on event loops, so the lock is never held across a socket write.
+public final class MemoryEngine: MessageEngine {
+    public struct Configuration: Sendable {
+        public var maxMessagesStoredPerChannel: Int
+        public var messageTTL: Int64
+        public var channelInactivityTime: Int64
+        public var maxNumberOfChannels: Int?
+        public var maxNumberOfWildcardChannels: Int?
+        public var wildcardChannelPrefix: String?
+        public var eventsChannelID: String?
+
+        public init(_ settings: NodeSettings) {
+            maxMessagesStoredPerChannel = settings.maxMessagesStoredPerChannel
+            messageTTL = settings.messageTTL.seconds
+            channelInactivityTime = settings.channelInactivityTime.seconds
+            maxNumberOfChannels = settings.maxNumberOfChannels
+            maxNumberOfWildcardChannels = settings.maxNumberOfWildcardChannels
+            wildcardChannelPrefix = settings.wildcardChannelPrefix
+            eventsChannelID = settings.eventsChannelID
+        }
+    }
+
+    private struct Channel {
+        var queue = MessageQueue()
+        var lastID: Int64 = 0
+        var lastTime: Int64 = 0
+        var lastTag: Int64 = 0
+        var order: UInt64
+        var lastActivity: Int64
+        var hosted = 0
+        let isWildcard: Bool
+    }
+
+    private struct State {
+        var channels: [String: Channel] = [:]
+        var nextOrder: UInt64 = 0
+        var wildcardChannels = 0
+        var publishedMessages: Int64 = 0
+        var sink: (any MessageSink)?
+    }
+
+    private let configuration: Configuration
+    private let state = NIOLockedValueBox(State())
+    private let clock: @Sendable () -> Int64
+    private let sweeper = NIOLockedValueBox<RepeatedTask?>(nil)
+
+    /// - Parameters:
+    ///   - clock: Unix seconds now; injected so tests can move time.
+    public init(configuration: Configuration, clock: @escaping @Sendable () -> Int64 = UnixClock.now) {
+        self.configuration = configuration
+        self.clock = clock
+        if let events = configuration.eventsChannelID {
+            state.withLockedValue { state in
+                _ = Self.channel(events, in: &state, configuration: configuration, now: clock(), limits: false)
+            }
+        }
+    }
+
+    /// Expires messages and forgets inactive channels every few seconds.
+    public func start(on loop: any EventLoop) {
+        let interval = TimeAmount.seconds(5)
+        let task = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+            self?.sweep()
+        }
+        sweeper.withLockedValue { $0 = task }
+    }
+
+    public func shutdown() {
+        sweeper.withLockedValue { $0?.cancel() }
+    }
+
+    public func attach(_ sink: any MessageSink) {
+        state.withLockedValue { $0.sink = sink }
+    }
+
+    // MARK: Publishing
+
+    public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Message]> {
+        let now = clock()
+        let result: Result<[Message], ProtocolError> = state.withLockedValue { state in
+            var published: [Message] = []
+            published.reserveCapacity(request.channels.count)
+            for name in request.channels {
+                guard
+                    let message = publishLocked(
+                        name, text: request.text, eventID: request.eventID, eventType: request.eventType,
+                        store: request.store, now: now, state: &state)
+                else { return .failure(.channelsLimitExceeded) }
+                published.append(message)
+            }
+            return .success(published)
+        }
+        return loop.makeCompletedFuture(result.mapError { $0 as any Error })
+    }
+
+    /// Assigns the next id and tag, stores, emits; nil when creating the channel would pass a limit.
+    private func publishLocked(
+        _ name: String, text: [UInt8], eventID: String?, eventType: String?, store: Bool, now: Int64,
+        state: inout State
+    ) -> Message? {
+        let created = state.channels[name] == nil
+        guard var channel = Self.channel(name, in: &state, configuration: configuration, now: now, limits: true)
+        else { return nil }
+        channel.lastID += 1
+        channel.lastTag = channel.lastTime == now ? channel.lastTag + 1 : 1
+        channel.lastTime = now
+        channel.lastActivity = now
+        let message = Message(
+            channel: name, id: channel.lastID, time: now, tag: channel.lastTag, eventID: eventID,
+            eventType: eventType, text: text)
+        let isEvents = name == configuration.eventsChannelID
+        if store || isEvents {
+            channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+            channel.queue.append(message)
+            channel.queue.trim(to: configuration.maxMessagesStoredPerChannel)
+        }
+        state.channels[name] = channel
+        if !isEvents { state.publishedMessages += 1 }
+        if channel.hosted > 0 { state.sink?.deliver(message) }
+        if created { emitEvent("channel_created", channel: name, now: now, state: &state) }
+        return message
+    }
+
+    /// Publishes a push-stream event (§7) into the events channel, if one is configured.
+    private func emitEvent(_ type: String, channel: String, now: Int64, state: inout State) {
+        guard let events = configuration.eventsChannelID, channel != events else { return }
+        let text = EventsChannel.text(type: type, channel: channel)
+        _ = publishLocked(events, text: text, eventID: nil, eventType: type, store: true, now: now, state: &state)
+    }
+
+    public func recordSubscriberEvent(_ type: String, channel: String) {
+        let now = clock()
+        state.withLockedValue { emitEvent(type, channel: channel, now: now, state: &$0) }
+    }
+
+    /// Finds or creates a channel; nil when creation would pass a configured limit.
+    private static func channel(
+        _ name: String, in state: inout State, configuration: Configuration, now: Int64, limits: Bool
+    ) -> Channel? {
+        if let existing = state.channels[name] { return existing }
+        let isWildcard = ChannelPath.isWildcard(name, prefix: configuration.wildcardChannelPrefix)
+        if limits {
+            if isWildcard, let max = configuration.maxNumberOfWildcardChannels, state.wildcardChannels >= max {
+                return nil
+            }
+            if !isWildcard, let max = configuration.maxNumberOfChannels,
+                state.channels.count - state.wildcardChannels >= max
+            {
+                return nil
+            }
+        }
+        let channel = Channel(order: state.nextOrder, lastActivity: now, isWildcard: isWildcard)
+        state.nextOrder += 1
+        if isWildcard { state.wildcardChannels += 1 }
+        state.channels[name] = channel
+        return channel
+    }
+
+    // MARK: Deleting and expiring
+
+    public func delete(_ channels: [String], notice: [UInt8], on loop: any EventLoop) -> EventLoopFuture<[String]> {
+        let now = clock()
+        let deleted: [String] = state.withLockedValue { state in
+            var deleted: [String] = []
+            for name in channels where name != configuration.eventsChannelID {
+                guard let channel = state.channels.removeValue(forKey: name) else { continue }
+                if channel.isWildcard { state.wildcardChannels -= 1 }
+                deleted.append(name)
+                if channel.hosted > 0 {
+                    state.sink?.channelDeleted(name, notice: .channelDeleted(name, text: notice))
+                }
+                emitEvent("channel_destroyed", channel: name, now: now, state: &state)
+            }
+            return deleted
+        }
+        return loop.makeSucceededFuture(deleted)
+    }
+
+    /// Drops expired messages and forgets channels with nothing stored, no subscriber and no recent activity.
+    func sweep() {
+        let now = clock()
+        state.withLockedValue { state in
+            var forgotten: [String] = []
+            for (name, var channel) in state.channels {
+                channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+                state.channels[name] = channel
+                if name != configuration.eventsChannelID, channel.queue.isEmpty, channel.hosted == 0,
+                    now - channel.lastActivity >= configuration.channelInactivityTime
+                {
+                    forgotten.append(name)
+                }
+            }
+            for name in forgotten {
+                if state.channels.removeValue(forKey: name)?.isWildcard == true { state.wildcardChannels -= 1 }
+                emitEvent("channel_destroyed", channel: name, now: now, state: &state)
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    public func records(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord?]> {
+        let now = clock()
+        let records = state.withLockedValue { state in
+            channels.map { name in
+                state.channels[name].map { Self.record(name, $0, now: now, ttl: configuration.messageTTL) }
+            }
+        }
+        return loop.makeSucceededFuture(records)
+    }
+
+    public func records(prefix: String, on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord]> {
+        let now = clock()
+        let records = state.withLockedValue { state in
+            state.channels.filter { $0.key.hasPrefix(prefix) }
+                .sorted { $0.value.order < $1.value.order }
+                .map { Self.record($0.key, $0.value, now: now, ttl: configuration.messageTTL) }
+        }
+        return loop.makeSucceededFuture(records)
+    }
+
+    private static func record(_ name: String, _ channel: Channel, now: Int64, ttl: Int64) -> ChannelRecord {
+        var queue = channel.queue
+        queue.expire(publishedAtOrBefore: now - ttl)
+        return ChannelRecord(channel: name, lastID: channel.lastID, storedMessages: queue.count)
+    }
+
+    public func create(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let now = clock()
+        let result: Result<Void, ProtocolError> = state.withLockedValue { state in
+            for name in channels {
+                let created = state.channels[name] == nil
+                guard var channel = Self.channel(name, in: &state, configuration: configuration, now: now, limits: true)
+                else { return .failure(.channelsLimitExceeded) }
+                channel.lastActivity = now
+                state.channels[name] = channel
+                if created { emitEvent("channel_created", channel: name, now: now, state: &state) }
+            }
+            return .success(())
+        }
+        return loop.makeCompletedFuture(result.mapError { $0 as any Error })
+    }
+
+    public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
+        let now = clock()
+        let backlog = state.withLockedValue { state -> ChannelBacklog in
+            guard var entry = state.channels[channel] else { return .missing }
+            entry.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+            state.channels[channel] = entry
+            return ChannelBacklog(messages: entry.queue.messages, lastID: entry.lastID, exists: true)
+        }
+        return loop.makeSucceededFuture(backlog)
+    }
+
+    public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let now = clock()
+        state.withLockedValue { state in
+            guard var entry = Self.channel(channel, in: &state, configuration: configuration, now: now, limits: false)
+            else { return }
+            entry.hosted += 1
+            entry.lastActivity = now
+            state.channels[channel] = entry
+        }
+        return loop.makeSucceededVoidFuture()
+    }
+
+    public func release(_ channel: String) {
+        let now = clock()
+        state.withLockedValue { state in
+            guard var entry = state.channels[channel] else { return }
+            entry.hosted = max(0, entry.hosted - 1)
+            entry.lastActivity = now
+            state.channels[channel] = entry
+        }
+    }
+
+    public func touch(_ channels: [String]) {
+        let now = clock()
+        state.withLockedValue { state in
+            for name in channels { state.channels[name]?.lastActivity = now }
+        }
+    }
+
+    public func totals(on loop: any EventLoop) -> EventLoopFuture<EngineTotals> {
+        let totals = state.withLockedValue { state in
+            EngineTotals(
+                channels: state.channels.count - state.wildcardChannels,
+                wildcardChannels: state.wildcardChannels,
+                publishedMessages: state.publishedMessages,
+                storedMessages: state.channels.values.reduce(0) { $0 + Int64($1.queue.count) })
+        }
+        return loop.makeSucceededFuture(totals)
+    }
+}

@@ -1,0 +1,112 @@
+import HeraldCore
+import NIOCore
+
+/// A message to publish into one or more channels.
+public struct PublishRequest: Sendable {
+    public var channels: [String]
+    public var text: [UInt8]
+    public var eventID: String?
+    public var eventType: String?
+    /// Append to the backlog as well as broadcast.
+    public var store: Bool
+
+    public init(channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil, store: Bool) {
+        self.channels = channels
+        self.text = text
+        self.eventID = eventID
+        self.eventType = eventType
+        self.store = store
+    }
+}
+
+/// One channel's stored messages (oldest first) and the last id it assigned.
+public struct ChannelBacklog: Sendable {
+    public var messages: [Message]
+    public var lastID: Int64
+    /// Whether the channel exists at all.
+    public var exists: Bool
+
+    public init(messages: [Message], lastID: Int64, exists: Bool) {
+        self.messages = messages
+        self.lastID = lastID
+        self.exists = exists
+    }
+
+    public static let missing = ChannelBacklog(messages: [], lastID: 0, exists: false)
+}
+
+/// What the engine knows of a channel, without subscriber counts (the registry has those).
+public struct ChannelRecord: Sendable, Hashable {
+    public var channel: String
+    public var lastID: Int64
+    public var storedMessages: Int
+
+    public init(channel: String, lastID: Int64, storedMessages: Int) {
+        self.channel = channel
+        self.lastID = lastID
+        self.storedMessages = storedMessages
+    }
+}
+
+/// Server-wide message counts.
+public struct EngineTotals: Sendable {
+    public var channels: Int
+    public var wildcardChannels: Int
+    public var publishedMessages: Int64
+    public var storedMessages: Int64
+}
+
+/// Receives the messages of the channels this node hosts, in id order per channel.
+public protocol MessageSink: AnyObject, Sendable {
+    /// Called serially per channel, in increasing id order.
+    func deliver(_ message: Message)
+    /// The channel was deleted; its subscribers get `notice` and are let go.
+    func channelDeleted(_ channel: String, notice: Message)
+}
+
+/// Where messages are stored and how they travel between nodes. The transports and the
+/// registry never know which engine runs: `memory` for one node, `redis` for a cluster.
+public protocol MessageEngine: Sendable {
+    /// Wires the engine to the node's subscriber registry. Called once, before any other call.
+    func attach(_ sink: any MessageSink)
+
+    /// Publishes into every channel of the request (creating missing ones); one message per channel.
+    func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Message]>
+
+    /// Deletes the channels that exist and tells their subscribers; returns the deleted ones.
+    func delete(_ channels: [String], notice: [UInt8], on loop: any EventLoop) -> EventLoopFuture<[String]>
+
+    /// The records of the given channels, `nil` for those that do not exist.
+    func records(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord?]>
+
+    /// Every channel whose id starts with `prefix` (all when empty), in creation order.
+    func records(prefix: String, on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord]>
+
+    /// Creates the channels that do not exist yet (a subscriber joining), honouring channel limits.
+    func create(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// The stored messages of a channel, for catch-up.
+    func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog>
+
+    /// Starts delivering `channel`'s messages to the sink; the future completes once every message
+    /// published after it will be delivered (so a backlog read after it misses nothing).
+    func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// Stops delivering `channel` (its last local subscriber left).
+    func release(_ channel: String)
+
+    /// Server-wide counts for `/channels-stats`.
+    func totals(on loop: any EventLoop) -> EventLoopFuture<EngineTotals>
+
+    /// Records that a channel had activity (a subscriber joined or left), for inactivity expiry.
+    func touch(_ channels: [String])
+
+    /// Publishes a subscriber event (`client_subscribed`, `client_unsubscribed`) to the events channel, if any.
+    func recordSubscriberEvent(_ type: String, channel: String)
+
+    /// Starts the engine's timers (expiry, reconnects) on `loop`.
+    func start(on loop: any EventLoop)
+
+    /// Stops timers and lets go of resources.
+    func shutdown()
+}

@@ -1,0 +1,29 @@
+import NIOHTTP1
+
+/// Headers push-stream puts on its responses, in one place.
+enum ResponseHeaders {
+    static let explain = "X-Nginx-PushStream-Explain"
+    static let allowHeaders = "If-Modified-Since,If-None-Match,Etag,Event-Id,Event-Type,Last-Event-Id"
+
+    /// Publisher and subscriber responses must never be cached by a browser or proxy.
+    static func addNoCache(to headers: inout HTTPHeaders) {
+        headers.add(name: "Expires", value: "Thu, 01 Jan 1970 00:00:01 GMT")
+        headers.add(name: "Cache-Control", value: "no-cache, no-store, must-revalidate")
+    }
+
+    /// CORS headers, when `--allowed-origins` is set.
+    static func addCORS(origin: String?, methods: String, to headers: inout HTTPHeaders) {
+        guard let origin, !origin.isEmpty else { return }
+        headers.add(name: "Access-Control-Allow-Origin", value: origin)
+        headers.add(name: "Access-Control-Allow-Methods", value: methods)
+        headers.add(name: "Access-Control-Allow-Headers", value: allowHeaders)
+    }
+
+    /// The status line and headers as raw bytes, for connections that leave the HTTP codec behind.
+    static func render(status: HTTPResponseStatus, version: HTTPVersion, headers: HTTPHeaders) -> String {
+        var head = "HTTP/\(version.major).\(version.minor) \(status.code) \(status.reasonPhrase)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
+        return head
+    }
+}

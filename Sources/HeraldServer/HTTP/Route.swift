@@ -1,0 +1,50 @@
+/// Which listener a request arrived on.
+public enum ListenerRole: Sendable {
+    /// Subscribers (and the publisher, with `--public-publisher`).
+    case `public`
+    /// Publisher in admin mode, statistics, health.
+    case admin
+}
+
+/// Where a request goes, decided from its path alone.
+enum Route: Equatable {
+    case subscriber(SubscriberMode, channelsPath: Substring, forceArguments: Bool)
+    case publisher(admin: Bool)
+    case stats
+    case health
+    case notFound
+
+    /// The location layout of push-stream's example configuration.
+    static let subscriberLocations: [(prefix: String, mode: SubscriberMode, forceArguments: Bool)] = [
+        ("/sub", .streaming, false),
+        ("/ev", .eventSource, false),
+        ("/lp", .longPolling, false),
+        ("/jsonp", .longPolling, true),
+        ("/ws", .webSocket, false),
+    ]
+
+    static func resolve(path: Substring, role: ListenerRole, publicPublisher: Bool) -> Route {
+        switch role {
+        case .admin:
+            switch path {
+            case "/pub": return .publisher(admin: true)
+            case "/channels-stats": return .stats
+            case "/healthz": return .health
+            default: return .notFound
+            }
+        case .public:
+            if path == "/pub" { return publicPublisher ? .publisher(admin: false) : .notFound }
+            for location in subscriberLocations where path.hasPrefix(location.prefix) {
+                let rest = path.dropFirst(location.prefix.count)
+                if rest.isEmpty {
+                    return .subscriber(location.mode, channelsPath: rest, forceArguments: location.forceArguments)
+                }
+                if rest.first == "/" {
+                    return .subscriber(
+                        location.mode, channelsPath: rest.dropFirst(), forceArguments: location.forceArguments)
+                }
+            }
+            return .notFound
+        }
+    }
+}

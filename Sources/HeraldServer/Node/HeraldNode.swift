@@ -1,0 +1,123 @@
+import HeraldCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// One Herald edge node: the public listener (subscribers) and the admin listener (publisher,
+/// statistics, health), on one event-loop group, as a `Service` with graceful shutdown.
+///
+/// On SIGTERM/SIGINT it stops accepting, sends every subscriber its footer or close frame, and
+/// returns once all connections are gone or `shutdownGrace` has passed.
+public final class HeraldNode: Service {
+    public let settings: NodeSettings
+    public let context: NodeContext
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let connections = ConnectionTracker()
+    private let listeners = NIOLockedValueBox<[any Channel]>([])
+    private let bound = NIOLockedValueBox<(public: SocketAddress?, admin: SocketAddress?)>((nil, nil))
+
+    /// - Parameters:
+    ///   - engine: Where messages live; the in-memory engine when nil.
+    public init(settings: NodeSettings, engine: (any MessageEngine)? = nil, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        let engine = engine ?? MemoryEngine(configuration: .init(settings))
+        let registry = SubscriberRegistry(group: group, engine: engine, settings: settings)
+        engine.attach(registry)
+        self.context = NodeContext(settings: settings, engine: engine, registry: registry, logger: logger)
+    }
+
+    /// The addresses the listeners are bound to, once running (port 0 becomes a real port).
+    public var boundAddresses: (public: SocketAddress?, admin: SocketAddress?) {
+        bound.withLockedValue { $0 }
+    }
+
+    public func run() async throws {
+        let publicChannel = try await bind(host: settings.host, port: settings.port, role: .public)
+        let adminChannel: any Channel
+        do {
+            adminChannel = try await bind(host: settings.adminHost, port: settings.adminPort, role: .admin)
+        } catch {
+            try? await publicChannel.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        listeners.withLockedValue { $0 = [publicChannel, adminChannel] }
+        bound.withLockedValue { $0 = (publicChannel.localAddress, adminChannel.localAddress) }
+        logger.info(
+            "herald node listening",
+            metadata: [
+                "listener.public": "\(publicChannel.localAddress.map { "\($0)" } ?? "?")",
+                "listener.admin": "\(adminChannel.localAddress.map { "\($0)" } ?? "?")",
+            ])
+        context.engine.start(on: group.next())
+        let timers = context.registry.startTimers(pingInterval: settings.pingMessageInterval)
+
+        try await withGracefulShutdownHandler {
+            try await publicChannel.closeFuture.get()
+            try await adminChannel.closeFuture.get()
+        } onGracefulShutdown: { [listeners, context] in
+            context.isDraining = true
+            for listener in listeners.withLockedValue({ $0 }) { listener.close(promise: nil) }
+        }
+        logger.info("herald node stopping", metadata: ["connections": "\(connections.count)"])
+        await drain()
+        for timer in timers { timer.cancel() }
+        context.engine.shutdown()
+        try await group.shutdownGracefully()
+        logger.info("herald node stopped")
+    }
+
+    /// Ends every subscriber with its footer or close frame, lets answers in flight finish,
+    /// then closes what remains once the grace period is over.
+    private func drain() async {
+        try? await context.registry.forEachShard { $0.closeAll() }.get()
+        for channel in connections.all { channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent()) }
+        let deadline = NIODeadline.now() + .milliseconds(settings.shutdownGrace.milliseconds)
+        while connections.count > 0 && NIODeadline.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for channel in connections.all { try? await channel.close() }
+    }
+
+    private func bind(host: String, port: Int, role: ListenerRole) async throws -> any Channel {
+        let context = self.context
+        let connections = self.connections
+        let settings = self.settings
+        let highWater = max(settings.maxSubscriberBuffer.bytes, 1024)
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                connections.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try Self.configureHTTP(channel.pipeline.syncOperations, context: context, role: role)
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+
+    /// The request phase of every connection: HTTP/1.1 codec, pipelining, a request deadline.
+    static func configureHTTP(
+        _ pipeline: ChannelPipeline.SynchronousOperations, context: NodeContext, role: ListenerRole
+    ) throws {
+        let timeout = TimeAmount.milliseconds(context.settings.requestTimeout.milliseconds)
+        try pipeline.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
+            name: HTTPConnectionHandler.decoderName)
+        try pipeline.addHandler(HTTPResponseEncoder(), name: "http-encoder")
+        try pipeline.addHandler(IdleStateHandler(readTimeout: timeout), name: "request-timeout")
+        try pipeline.addHandler(HTTPServerPipelineHandler(), name: "http-pipelining")
+        try pipeline.addHandler(HTTPServerProtocolErrorHandler(), name: "http-errors")
+        try pipeline.addHandler(HTTPConnectionHandler(node: context, role: role), name: "http-handler")
+    }
+}

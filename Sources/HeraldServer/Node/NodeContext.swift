@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import HeraldCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// What every connection handler of a node shares: settings, engine, registry, identity.
+public final class NodeContext: Sendable {
+    public let settings: NodeSettings
+    public let engine: any MessageEngine
+    let registry: SubscriberRegistry
+    let hostname: String
+    let startedAt: Int64
+    let logger: Logger
+    private let draining = NIOLockedValueBox(false)
+
+    init(settings: NodeSettings, engine: any MessageEngine, registry: SubscriberRegistry, logger: Logger) {
+        self.settings = settings
+        self.engine = engine
+        self.registry = registry
+        self.hostname = Hostname.current
+        self.startedAt = UnixClock.now()
+        self.logger = logger
+    }
+
+    /// Seconds since the node started.
+    var uptime: Int64 { UnixClock.now() - startedAt }
+
+    /// Set once shutdown begins: new subscribers are refused, health reports not ready.
+    var isDraining: Bool {
+        get { draining.withLockedValue { $0 } }
+        set { draining.withLockedValue { $0 = newValue } }
+    }
+}
+
+/// The machine's host name, for stats.
+enum Hostname {
+    static var current: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,98 @@
+import HeraldCore
+import NIOCore
+
+/// The templates one subscriber mode renders with.
+public struct ModeTemplates: Sendable, Hashable {
+    /// Sent once, right after the response headers.
+    public var header: String?
+    /// Applied to every message.
+    public var message: MessageTemplate
+    /// Sent just before a server-initiated close.
+    public var footer: String?
+
+    public init(header: String? = nil, message: MessageTemplate = .pushStreamJSON, footer: String? = nil) {
+        self.header = header
+        self.message = message
+        self.footer = footer
+    }
+
+    /// The forever-iframe page of push-stream's example layout: the header registers the
+    /// frame with the JavaScript client, each message calls its `p` function.
+    public static let streamingPage = ModeTemplates(
+        header: "<html><head><meta charset=\"utf-8\"><script type=\"text/javascript\">"
+            + "parent.PushStream.register(this);</script></head><body>",
+        message: MessageTemplate(
+            "<script>p(~id~,'~channel~','~text~','~event-id~', '~time~', '~tag~');</script>"),
+        footer: "</body></html>"
+    )
+}
+
+/// Everything that shapes one node's behaviour. Every field is a `herald serve` option
+/// (and an environment variable); the defaults are the documented ones.
+public struct NodeSettings: Sendable {
+    // Listeners
+    public var host = "0.0.0.0"
+    public var port = 9080
+    public var adminHost = "127.0.0.1"
+    public var adminPort = 9081
+    /// Also serve `/pub` (normal mode: no DELETE) on the public listener.
+    public var publicPublisher = false
+    /// Event-loop threads; subscribers are spread over all of them.
+    public var threads = System.coreCount
+
+    // Messages and backlog
+    public var storeMessages = true
+    public var maxMessagesStoredPerChannel = 100
+    public var messageTTL = TimeSpan.seconds(600)
+    public var maxMessageSize = ByteSize(bytes: 32 * 1024)
+    public var channelDeletedMessageText = "Channel deleted"
+    public var pingMessageText = " "
+    /// A channel with no stored message and no subscriber is forgotten after this long.
+    public var channelInactivityTime = TimeSpan.seconds(30)
+    public var channelInfoOnPublish = true
+
+    // Channels
+    public var maxChannelIDLength: Int? = 200
+    public var maxSubscribersPerChannel: Int?
+    public var maxNumberOfChannels: Int?
+    public var maxNumberOfWildcardChannels: Int?
+    public var wildcardChannelPrefix: String?
+    public var wildcardChannelMaxQtd: Int?
+    public var authorizedChannelsOnly = false
+    public var eventsChannelID: String?
+    public var allowConnectionsToEventsChannel = false
+
+    // Subscribers
+    public var pingMessageInterval: TimeSpan? = .seconds(30)
+    public var subscriberConnectionTTL: TimeSpan?
+    public var longpollingConnectionTTL = TimeSpan.seconds(30)
+    public var timeoutWithBody = false
+    public var messagesControlByArgument = false
+    public var websocketAllowPublish = false
+    public var allowedOrigins: String?
+    /// A subscriber whose unflushed output passes this is disconnected (it resumes from the backlog).
+    public var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
+    /// How long a connection may take to send a complete request.
+    public var requestTimeout = TimeSpan.seconds(30)
+
+    // Templates, per mode
+    public var streamingTemplates = ModeTemplates.streamingPage
+    public var eventSourceTemplates = ModeTemplates()
+    public var longPollingTemplates = ModeTemplates()
+    public var webSocketTemplates = ModeTemplates()
+
+    // Lifecycle
+    public var shutdownGrace = TimeSpan.seconds(10)
+
+    public init() {}
+
+    /// The templates a subscriber in `mode` renders with (polling shares long-polling's).
+    public func templates(for mode: SubscriberMode) -> ModeTemplates {
+        switch mode {
+        case .streaming: streamingTemplates
+        case .eventSource: eventSourceTemplates
+        case .polling, .longPolling: longPollingTemplates
+        case .webSocket: webSocketTemplates
+        }
+    }
+}

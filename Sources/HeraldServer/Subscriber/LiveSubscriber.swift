@@ -1,0 +1,144 @@
+import HeraldCore
+import NIOCore
+
+/// What one subscriber connection asked for on one channel, and how far it has got.
+struct ChannelSubscription {
+    let channel: String
+    /// Where the subscriber asked to resume from.
+    let resume: ResumePoint
+    /// The id of the last message delivered or deliberately skipped; the cursor's value.
+    var position: Int64 = 0
+    /// Live messages that arrived while the backlog was being read.
+    var pending: [RenderedMessage] = []
+    var catchingUp = true
+    var active = true
+}
+
+/// A subscriber connection registered for live messages: the catch-up and de-duplication logic
+/// every transport shares. Lives on its event loop; subclasses write the frames.
+///
+/// Joining follows the delivery invariant "subscribe, then catch up": register for live
+/// messages first (held in `pending`), read the backlog, deliver what follows the resume point,
+/// then the held messages with a higher id. No gap, no duplicate, order kept.
+class LiveSubscriber {
+    let mode: SubscriberMode
+    let loop: any EventLoop
+    let registry: SubscriberRegistry
+    var channels: [ChannelSubscription]
+    /// When the connection ends on its own (time to live).
+    var deadline: NIODeadline = .distantFuture
+    /// The last time anything was written, for pings.
+    var lastWrite: NIODeadline = .now()
+    private(set) var isRegistered = false
+    /// Bytes of live messages held during catch-up; bounded like the socket's output.
+    private var pendingBytes = 0
+    private let maxPendingBytes: Int
+
+    init(mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription]) {
+        self.mode = mode
+        self.loop = loop
+        self.registry = registry
+        self.channels = channels
+        self.maxPendingBytes = registry.renderer.settings.maxSubscriberBuffer.bytes
+    }
+
+    var channelNames: [String] { channels.filter(\.active).map(\.channel) }
+    var isSingleChannel: Bool { channels.count == 1 }
+
+    /// The resume cursor of this connection: every channel's position.
+    var cursor: ResumeCursor {
+        ResumeCursor(channels.map { ChannelPosition(channel: $0.channel, lastID: $0.position) })
+    }
+
+    // MARK: Joining
+
+    /// Registers for live messages, then reads each channel's backlog and catches up.
+    /// The future fails if the engine cannot host the channels.
+    func start() -> EventLoopFuture<Void> {
+        isRegistered = true
+        for name in channelNames { registry.engine.recordSubscriberEvent("client_subscribed", channel: name) }
+        return registry.add(self).hop(to: loop).assumeIsolated().flatMap { [self] in
+            let reads = channels.indices.map { i in
+                registry.engine.backlog(channels[i].channel, on: loop).hop(to: loop).assumeIsolated()
+                    .map { [self] backlog in catchUp(channel: i, backlog: backlog) }.nonisolated()
+            }
+            return EventLoopFuture.andAllSucceed(reads, on: loop)
+        }.nonisolated()
+    }
+
+    private func catchUp(channel i: Int, backlog: ChannelBacklog) {
+        guard isRegistered, channels[i].active else { return }
+        let selection = Resume.select(stored: backlog.messages, lastID: backlog.lastID, after: channels[i].resume)
+        if selection.missed {
+            emit(registry.renderer.render(.missed(channels[i].channel), for: FrameKinds(mode)), catchUp: true)
+        }
+        for message in selection.messages {
+            channels[i].position = message.id
+            emit(registry.renderer.render(message, for: FrameKinds(mode)), catchUp: true)
+            guard isRegistered else { return }
+        }
+        channels[i].position = max(channels[i].position, backlog.lastID)
+        channels[i].catchingUp = false
+        let held = channels[i].pending
+        channels[i].pending = []
+        pendingBytes = 0
+        for rendered in held { receive(rendered) }
+        caughtUp()
+    }
+
+    // MARK: Receiving
+
+    /// A live message for one of this subscriber's channels.
+    func receive(_ rendered: RenderedMessage) {
+        guard let i = channels.firstIndex(where: { $0.channel == rendered.message.channel && $0.active }) else {
+            return
+        }
+        if channels[i].catchingUp {
+            pendingBytes += rendered.message.text.count
+            guard pendingBytes <= maxPendingBytes else { return overflow() }
+            channels[i].pending.append(rendered)
+            return
+        }
+        guard rendered.message.id > channels[i].position else { return }  // already delivered by catch-up
+        channels[i].position = rendered.message.id
+        emit(rendered, catchUp: false)
+    }
+
+    /// The channel was deleted: deliver the notice, then leave that channel (and the
+    /// connection, when it was the last one).
+    func channelDeleted(_ rendered: RenderedMessage) {
+        guard let i = channels.firstIndex(where: { $0.channel == rendered.message.channel && $0.active }) else {
+            return
+        }
+        channels[i].active = false
+        registry.remove(self, from: [channels[i].channel])
+        emit(rendered, catchUp: false)
+        if !channels.contains(where: \.active) { finish(sendFooter: true) }
+    }
+
+    /// Leaves every channel. Idempotent; called when the connection ends for any reason.
+    func unregister() {
+        guard isRegistered else { return }
+        isRegistered = false
+        let names = channelNames
+        registry.remove(self, from: names)
+        for name in names { registry.engine.recordSubscriberEvent("client_unsubscribed", channel: name) }
+    }
+
+    // MARK: For subclasses
+
+    /// Writes one message (live, catch-up, notice) to the client.
+    func emit(_ rendered: RenderedMessage, catchUp: Bool) { fatalError("abstract") }
+    /// Every channel has caught up.
+    func caughtUp() {}
+    /// Keeps an idle connection alive.
+    func ping() {}
+    /// The connection's time to live has passed.
+    func expire() { finish(sendFooter: true) }
+    /// The node is stopping.
+    func shutdown() { finish(sendFooter: true) }
+    /// Ends the subscription: footer when asked, then close.
+    func finish(sendFooter: Bool) { fatalError("abstract") }
+    /// Held messages passed the output bound during catch-up: the client must resume later.
+    func overflow() { finish(sendFooter: false) }
+}

@@ -1,0 +1,53 @@
+import HeraldCore
+import NIOHTTP1
+
+/// Where each channel of a subscription resumes, read from the request (reference §6.1).
+///
+/// Herald's cursor (in `Last-Event-ID`, `If-None-Match` or the `tag`/`eventid` arguments) is
+/// exact across channels and wins; then a publisher's event id; then time and tag. A channel's
+/// `.bN` backtrack overrides all of them for that channel.
+struct ResumeRequest {
+    var lastEventID: String?
+    var since: Int64?
+    var tag: String?
+
+    init(head: HTTPRequestHead, arguments: (String) -> String?, byArgument: Bool) {
+        if byArgument {
+            lastEventID = arguments("eventid").flatMap { $0.isEmpty ? nil : $0 }
+            since = arguments("time").flatMap { $0.isEmpty ? nil : Self.parseTime($0) }
+            tag = arguments("tag").flatMap { $0.isEmpty ? nil : $0 }
+        } else {
+            lastEventID = head.headers.first(name: "Last-Event-ID")
+            since = head.headers.first(name: "If-Modified-Since").flatMap(HTTPDate.parse)
+            tag = head.headers.first(name: "If-None-Match")
+        }
+    }
+
+    /// The `time` argument: an HTTP date, as the JavaScript client sends it, or Unix seconds.
+    private static func parseTime(_ text: String) -> Int64? {
+        HTTPDate.parse(text) ?? Int64(text)
+    }
+
+    /// A Herald cursor, from whichever input carries one.
+    var cursor: ResumeCursor? {
+        lastEventID.flatMap(ResumeCursor.init(parsing:)) ?? tag.flatMap(ResumeCursor.init(parsing:))
+    }
+
+    /// push-stream's tag: `W/` stripped, integer, absolute value; anything else is no tag.
+    var numericTag: Int64? {
+        guard var text = tag?[...] else { return nil }
+        if text.hasPrefix("W/") { text = text.dropFirst(2) }
+        if text.hasPrefix("\"") && text.hasSuffix("\"") && text.count >= 2 { text = text.dropFirst().dropLast() }
+        return Int64(text).map { $0.magnitude > Int64.max.magnitude ? Int64.max : Int64($0.magnitude) }
+    }
+
+    func point(for selection: ChannelSelection) -> ResumePoint {
+        if selection.backtrack > 0 { return .backtrack(selection.backtrack) }
+        if let cursor {
+            return cursor.position(of: selection.channel).map { .afterID($0) } ?? .none
+        }
+        if let lastEventID { return .afterEventID(lastEventID) }
+        if let since { return .since(time: since, tag: numericTag) }
+        return .none
+    }
+}

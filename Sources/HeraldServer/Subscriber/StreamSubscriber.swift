@@ -1,0 +1,132 @@
+import HeraldCore
+import NIOCore
+
+/// A streaming (forever-iframe) or EventSource subscriber. Once its response head is sent it owns
+/// the connection: frames go straight to the socket, already chunk-framed.
+final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let chunked: Bool
+    private let responseHead: String
+    private var context: ChannelHandlerContext?
+    private var finished = false
+
+    init(
+        mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription],
+        chunked: Bool, responseHead: String
+    ) {
+        self.chunked = chunked
+        self.responseHead = responseHead
+        super.init(mode: mode, loop: loop, registry: registry, channels: channels)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Sends the response head and header template, then joins the channels.
+    func begin(connectionTTL: TimeSpan?) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
+        let templates = registry.renderer.settings.templates(for: mode)
+        if mode == .eventSource {
+            var header: [UInt8] = []
+            EventSourceFormat.comment(templates.header, into: &header)
+            write(header)
+        } else if let header = templates.header, !header.isEmpty {
+            write(Array(header.utf8))
+        } else {
+            context.flush()
+        }
+        if let connectionTTL { deadline = .now() + .milliseconds(connectionTTL.milliseconds) }
+        start().assumeIsolated().whenFailure { [self] _ in finish(sendFooter: true) }
+    }
+
+    // MARK: Connection events
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A subscriber has nothing more to say; whatever it sends is dropped.
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finished = true
+        unregister()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // Unflushed output passed --max-subscriber-buffer: let the client go; it resumes from the backlog.
+        if !context.channel.isWritable { overflow() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finished = true
+        unregister()
+        context.close(promise: nil)
+    }
+
+    // MARK: Writing
+
+    override func emit(_ rendered: RenderedMessage, catchUp: Bool) {
+        guard let context, !finished else { return }
+        switch mode {
+        case .eventSource:
+            let frame = rendered.eventSource ?? registry.renderer.eventSource(rendered.message, cursor: nil)
+            if isSingleChannel || rendered.message.id <= 0 {
+                send(chunked ? frame.buffer : frame.payload)
+            } else {
+                // Several channels: the `id:` line is this connection's own cursor; the rest is shared.
+                var idLine: [UInt8] = []
+                EventSourceFormat.idLine(cursor.description, into: &idLine)
+                var head = context.channel.allocator.buffer(capacity: idLine.count + 8)
+                if chunked { ChunkedEncoding.writeChunkHeader(size: idLine.count + frame.bodyLength, into: &head) }
+                head.writeBytes(idLine)
+                context.write(wrapOutboundOut(head), promise: nil)
+                send(chunked ? frame.body : frame.body.getSlice(at: frame.body.readerIndex, length: frame.bodyLength)!)
+            }
+        default:
+            let frame = rendered.streaming ?? registry.renderer.streaming(rendered.message)
+            send(chunked ? frame.buffer : frame.payload)
+        }
+    }
+
+    private func send(_ buffer: ByteBuffer) {
+        lastWrite = .now()
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Writes unframed bytes as one chunk.
+    private func write(_ bytes: [UInt8]) {
+        send(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes))
+    }
+
+    override func ping() {
+        guard !finished else { return }
+        if mode == .eventSource {
+            write(EventSourceFormat.ping)
+        } else {
+            let frame = registry.renderer.streamingPing
+            send(chunked ? frame.buffer : frame.payload)
+        }
+    }
+
+    override func finish(sendFooter: Bool) {
+        guard !finished, let context else { return }
+        finished = true
+        unregister()
+        if sendFooter, let footer = registry.renderer.settings.templates(for: mode).footer, !footer.isEmpty {
+            var bytes: [UInt8] = []
+            if mode == .eventSource {
+                EventSourceFormat.comment(footer, into: &bytes)
+            } else {
+                bytes = Array(footer.utf8)
+            }
+            context.write(wrapOutboundOut(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes)), promise: nil)
+        }
+        if chunked { context.write(wrapOutboundOut(ByteBuffer(staticString: ChunkedEncoding.lastChunk)), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,205 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldServer
+import Logging
+import ServiceLifecycle
+
+
+/// `herald serve`: run one edge node.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a Herald node.",
+        discussion: "Every option can also be set by an environment variable: --admin-port is HERALD_ADMIN_PORT."
+    )
+
+    // MARK: Listeners
+    @Option(help: "Address of the public listener (subscribers).") var host = "0.0.0.0"
+    @Option(help: "Port of the public listener.") var port = 9080
+    @Option(help: "Address of the admin listener (publisher, stats, health).") var adminHost = "127.0.0.1"
+    @Option(help: "Port of the admin listener.") var adminPort = 9081
+    @Flag(inversion: .prefixedNo, help: "Also serve /pub (normal mode, no DELETE) on the public listener.")
+    var publicPublisher = false
+    @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
+
+    // MARK: Messages
+    @Flag(inversion: .prefixedNo, help: "Store published messages in the channel's backlog.")
+    var storeMessages = true
+    @Option(help: "Messages kept per channel.") var maxMessagesStoredPerChannel = 100
+    @Option(help: "How long a stored message is kept (e.g. 30s, 10m, 1h).") var messageTtl = TimeSpan.seconds(600)
+    @Option(help: "Largest accepted message body (e.g. 32k, 1m); larger gets 413.")
+    var maxMessageSize = ByteSize(bytes: 32 * 1024)
+    @Option(help: "Text of the message sent to a deleted channel's subscribers.")
+    var channelDeletedMessageText = "Channel deleted"
+    @Option(help: "Text of the ping message rendered through streaming templates.") var pingMessageText = " "
+    @Option(help: "A channel with nothing stored and no subscriber is forgotten after this long.")
+    var channelInactivityTime = TimeSpan.seconds(30)
+    @Flag(inversion: .prefixedNo, help: "Answer a publish with the channel's info.")
+    var channelInfoOnPublish = true
+
+    // MARK: Channels
+    @Option(help: "Longest channel id in bytes (0: no limit).") var maxChannelIdLength = 200
+    @Option(help: "Subscribers allowed per channel (default: no limit).") var maxSubscribersPerChannel: Int?
+    @Option(help: "Channels allowed (default: no limit).") var maxNumberOfChannels: Int?
+    @Option(help: "Wildcard channels allowed (default: no limit).") var maxNumberOfWildcardChannels: Int?
+    @Option(help: "Channels starting with this prefix are wildcard (broadcast) channels.")
+    var wildcardChannelPrefix: String?
+    @Option(help: "Wildcard channels one subscriber may join (default: no limit).") var wildcardChannelMaxQtd: Int?
+    @Flag(inversion: .prefixedNo, help: "Subscribers may only join channels that have stored messages.")
+    var authorizedChannelsOnly = false
+    @Option(help: "Channel receiving channel_created/destroyed and client_subscribed/unsubscribed events.")
+    var eventsChannelId: String?
+    @Flag(inversion: .prefixedNo, help: "Allow subscribing to the events channel.")
+    var allowConnectionsToEventsChannel = false
+
+    // MARK: Subscribers
+    @Option(help: "Ping idle subscribers this often (0: never).") var pingMessageInterval = TimeSpan.seconds(30)
+    @Option(help: "Close streaming/EventSource/WebSocket subscribers after this long (default: never).")
+    var subscriberConnectionTtl: TimeSpan?
+    @Option(help: "How long a long-poll waits for a message.") var longpollingConnectionTtl = TimeSpan.seconds(30)
+    @Flag(inversion: .prefixedNo, help: "A long-poll timeout answers 200 with a timed-out message instead of 304.")
+    var timeoutWithBody = false
+    @Flag(inversion: .prefixedNo, help: "Resume from the time, tag and eventid query arguments instead of headers.")
+    var messagesControlByArgument = false
+    @Flag(inversion: .prefixedNo, help: "Publish what WebSocket subscribers send to their channels.")
+    var websocketAllowPublish = false
+    @Option(help: "Access-Control-Allow-Origin for publisher and subscriber responses (default: no CORS).")
+    var allowedOrigins: String?
+    @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
+    var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
+    @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
+
+    // MARK: Templates
+    @Option(help: "Message template of every mode (default: push-stream's JSON; streaming: its iframe script).")
+    var messageTemplate: String?
+    @Option(help: "Header template of every mode.") var headerTemplate: String?
+    @Option(help: "Footer template of every mode.") var footerTemplate: String?
+    @Option(help: "Message template of /sub (streaming).") var streamingMessageTemplate: String?
+    @Option(help: "Header template of /sub (streaming).") var streamingHeaderTemplate: String?
+    @Option(help: "Footer template of /sub (streaming).") var streamingFooterTemplate: String?
+    @Option(help: "Message template of /ev (EventSource).") var eventsourceMessageTemplate: String?
+    @Option(help: "Header template of /ev (EventSource).") var eventsourceHeaderTemplate: String?
+    @Option(help: "Footer template of /ev (EventSource).") var eventsourceFooterTemplate: String?
+    @Option(help: "Message template of long-polling and polling.") var longpollingMessageTemplate: String?
+    @Option(help: "Header template of long-polling and polling.") var longpollingHeaderTemplate: String?
+    @Option(help: "Footer template of long-polling and polling.") var longpollingFooterTemplate: String?
+    @Option(help: "Message template of /ws (WebSocket).") var websocketMessageTemplate: String?
+    @Option(help: "Header template of /ws (WebSocket).") var websocketHeaderTemplate: String?
+    @Option(help: "Footer template of /ws (WebSocket).") var websocketFooterTemplate: String?
+
+    // MARK: Lifecycle
+    @Option(help: "On SIGTERM/SIGINT, time given to subscribers to be told and let go.")
+    var shutdownGrace = TimeSpan.seconds(10)
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func validate() throws {
+        let templates = [
+            messageTemplate, streamingMessageTemplate, eventsourceMessageTemplate, longpollingMessageTemplate,
+            websocketMessageTemplate,
+        ]
+        if templates.contains(where: { $0?.allSatisfy(\.isWhitespace) == true }) {
+            throw ValidationError("A message template must not be blank.")
+        }
+        if maxMessagesStoredPerChannel < 1 { throw ValidationError("--max-messages-stored-per-channel must be ≥ 1.") }
+        if maxMessageSize.bytes < 1 { throw ValidationError("--max-message-size must be ≥ 1 byte.") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
+    }
+
+    /// The node's settings from the parsed options.
+    var settings: NodeSettings {
+        var s = NodeSettings()
+        s.host = host
+        s.port = port
+        s.adminHost = adminHost
+        s.adminPort = adminPort
+        s.publicPublisher = publicPublisher
+        if let threads { s.threads = threads }
+        s.storeMessages = storeMessages
+        s.maxMessagesStoredPerChannel = maxMessagesStoredPerChannel
+        s.messageTTL = messageTtl
+        s.maxMessageSize = maxMessageSize
+        s.channelDeletedMessageText = channelDeletedMessageText
+        s.pingMessageText = pingMessageText
+        s.channelInactivityTime = channelInactivityTime
+        s.channelInfoOnPublish = channelInfoOnPublish
+        s.maxChannelIDLength = maxChannelIdLength > 0 ? maxChannelIdLength : nil
+        s.maxSubscribersPerChannel = maxSubscribersPerChannel
+        s.maxNumberOfChannels = maxNumberOfChannels
+        s.maxNumberOfWildcardChannels = maxNumberOfWildcardChannels
+        s.wildcardChannelPrefix = wildcardChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
+        s.wildcardChannelMaxQtd = wildcardChannelMaxQtd
+        s.authorizedChannelsOnly = authorizedChannelsOnly
+        s.eventsChannelID = eventsChannelId.flatMap { $0.isEmpty ? nil : $0 }
+        s.allowConnectionsToEventsChannel = allowConnectionsToEventsChannel
+        s.pingMessageInterval = pingMessageInterval.milliseconds > 0 ? pingMessageInterval : nil
+        s.subscriberConnectionTTL = subscriberConnectionTtl.flatMap { $0.milliseconds > 0 ? $0 : nil }
+        s.longpollingConnectionTTL = longpollingConnectionTtl
+        s.timeoutWithBody = timeoutWithBody
+        s.messagesControlByArgument = messagesControlByArgument
+        s.websocketAllowPublish = websocketAllowPublish
+        s.allowedOrigins = allowedOrigins
+        s.maxSubscriberBuffer = maxSubscriberBuffer
+        s.requestTimeout = requestTimeout
+        s.streamingTemplates = templates(
+            s.streamingTemplates, streamingHeaderTemplate, streamingMessageTemplate, streamingFooterTemplate)
+        s.eventSourceTemplates = templates(
+            s.eventSourceTemplates, eventsourceHeaderTemplate, eventsourceMessageTemplate, eventsourceFooterTemplate)
+        s.longPollingTemplates = templates(
+            s.longPollingTemplates, longpollingHeaderTemplate, longpollingMessageTemplate, longpollingFooterTemplate)
+        s.webSocketTemplates = templates(
+            s.webSocketTemplates, websocketHeaderTemplate, websocketMessageTemplate, websocketFooterTemplate)
+        s.shutdownGrace = shutdownGrace
+        return s
+    }
+
+    /// A mode's templates: its own option, else the all-modes option, else the mode's default.
+    private func templates(_ defaults: ModeTemplates, _ header: String?, _ message: String?, _ footer: String?)
+        -> ModeTemplates
+    {
+        ModeTemplates(
+            header: header ?? headerTemplate ?? defaults.header,
+            message: (message ?? messageTemplate).map(MessageTemplate.init) ?? defaults.message,
+            footer: footer ?? footerTemplate ?? defaults.footer)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "herald")
+        let node = HeraldNode(settings: settings, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: node)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            // One clear line, not a backtrace: a port in use or a bad address is an operator's fix.
+            FileHandle.standardError.write(Data("herald: \(describe(error))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("Address already in use") { return "cannot listen: address already in use (\(text))" }
+        return text
+    }
+}
+
+extension TimeSpan: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public var defaultValueDescription: String { description }
+}
+
+extension ByteSize: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public var defaultValueDescription: String { description }
+}
