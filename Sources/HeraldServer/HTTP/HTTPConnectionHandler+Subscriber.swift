@@ -128,12 +128,7 @@ extension HTTPConnectionHandler {
             registry: node.registry, channels: channels)
         startWaiting(subscriber, head: request.head)
         subscriber.deadline = .now() + .milliseconds(node.settings.longpollingConnectionTTL.milliseconds)
-        subscriber.start().assumeIsolated().whenComplete { result in
-            switch result {
-            case .success: subscriber.caughtUpAll()
-            case .failure(let error): subscriber.fail(error)
-            }
-        }
+        subscriber.start().assumeIsolated().whenFailure { subscriber.fail($0) }
     }
 
     /// 200 with the messages: header template, messages (JSONP-wrapped with `callback`), footer,

@@ -43,7 +43,8 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         self.engine = engine
         // Each shard is created on its own loop: it is only ever touched there.
         self.shards = loops.map { loop in
-            try! loop.submit { NIOLoopBound(LoopShard(), eventLoop: loop) }.wait()
+            if loop.inEventLoop { return NIOLoopBound(LoopShard(), eventLoop: loop) }
+            return try! loop.submit { NIOLoopBound(LoopShard(), eventLoop: loop) }.wait()
         }
     }
 

@@ -58,32 +58,43 @@ class LiveSubscriber {
         isRegistered = true
         for name in channelNames { registry.engine.recordSubscriberEvent("client_subscribed", channel: name) }
         return registry.add(self).hop(to: loop).assumeIsolated().flatMap { [self] in
-            let reads = channels.indices.map { i in
-                registry.engine.backlog(channels[i].channel, on: loop).hop(to: loop).assumeIsolated()
-                    .map { [self] backlog in catchUp(channel: i, backlog: backlog) }.nonisolated()
-            }
-            return EventLoopFuture.andAllSucceed(reads, on: loop)
-        }.nonisolated()
+            let reads = channels.map { registry.engine.backlog($0.channel, on: loop).hop(to: loop) }
+            return EventLoopFuture.whenAllSucceed(reads, on: loop)
+        }.map { [self] backlogs in catchUp(backlogs) }.nonisolated()
     }
 
-    private func catchUp(channel i: Int, backlog: ChannelBacklog) {
-        guard isRegistered, channels[i].active else { return }
-        let selection = Resume.select(stored: backlog.messages, lastID: backlog.lastID, after: channels[i].resume)
-        if selection.missed {
-            emit(registry.renderer.render(.missed(channels[i].channel), for: FrameKinds(mode)), catchUp: true)
+    /// Delivers what each channel's backlog holds after its resume point, then what was held.
+    ///
+    /// Every position is set before anything is written, so the cursor a client sees while one
+    /// channel catches up never claims too little (or too much) for another.
+    private func catchUp(_ backlogs: [ChannelBacklog]) {
+        guard isRegistered else { return }
+        let selections = zip(channels, backlogs).map { channel, backlog in
+            Resume.select(stored: backlog.messages, lastID: backlog.lastID, after: channel.resume)
         }
-        for message in selection.messages {
-            channels[i].position = message.id
-            emit(registry.renderer.render(message, for: FrameKinds(mode)), catchUp: true)
-            guard isRegistered else { return }
+        for i in channels.indices {
+            channels[i].position = selections[i].messages.first.map { $0.id - 1 } ?? backlogs[i].lastID
         }
-        channels[i].position = max(channels[i].position, backlog.lastID)
-        channels[i].catchingUp = false
-        let held = channels[i].pending
-        channels[i].pending = []
+        let kinds = FrameKinds(mode)
+        for i in channels.indices where channels[i].active {
+            if selections[i].missed {
+                emit(registry.renderer.render(.missed(channels[i].channel), for: kinds), catchUp: true)
+            }
+            for message in selections[i].messages {
+                guard isRegistered, channels[i].active else { break }
+                channels[i].position = message.id
+                emit(registry.renderer.render(message, for: kinds), catchUp: true)
+            }
+            channels[i].position = max(channels[i].position, backlogs[i].lastID)
+        }
         pendingBytes = 0
-        for rendered in held { receive(rendered) }
-        caughtUp()
+        for i in channels.indices {
+            channels[i].catchingUp = false
+            let held = channels[i].pending
+            channels[i].pending = []
+            for rendered in held where isRegistered { receive(rendered) }
+        }
+        if isRegistered { caughtUp() }
     }
 
     // MARK: Receiving

@@ -29,7 +29,7 @@ final class LongPollSubscriber: LiveSubscriber {
     }
 
     /// Every channel's backlog has been read: answer now if anything matched, else wait.
-    func caughtUpAll() {
+    override func caughtUp() {
         caughtUpEverywhere = true
         if !collected.isEmpty { answer() }
     }

@@ -1,0 +1,86 @@
+import HeraldCore
+import Testing
+
+@Suite struct ResumeCursorTests {
+    static let awkwardChannels = [
+        "ch1", "", "a,b", "a:b", "100%", "%41", "été", "😀", "中文", "a b", "a/b", "hc:x:1", "\"q\"", "W/",
+        "-_.!~*'()", "\n\r\t\u{0}", "+&=?#",
+    ]
+
+    @Test(arguments: awkwardChannels)
+    func roundTripsAwkwardChannelNames(channel: String) throws {
+        let cursor = ResumeCursor([ChannelPosition(channel: channel, lastID: 42)])
+        let text = cursor.description
+        #expect(text.hasPrefix("hc:"))
+        let body = text.dropFirst(3)
+        #expect(body.filter { $0 == "," }.isEmpty)
+        #expect(body.filter { $0 == ":" }.count == 1)
+        let parsed = try #require(ResumeCursor(parsing: text))
+        #expect(parsed == cursor)
+        #expect(parsed.position(of: channel) == 42)
+    }
+
+    @Test func roundTripsManyChannelsInOrder() throws {
+        let positions = Self.awkwardChannels.enumerated().map { ChannelPosition(channel: $1, lastID: Int64($0 * 1000)) }
+        let cursor = ResumeCursor(positions)
+        #expect(try #require(ResumeCursor(parsing: cursor.description)).positions == positions)
+    }
+
+    @Test(arguments: [
+        (["ch1": 5], "hc:ch1:5"),
+        (["a,b": 1], "hc:a%2Cb:1"),
+        (["a:b": 0], "hc:a%3Ab:0"),
+        (["été": 3], "hc:%C3%A9t%C3%A9:3"),
+        (["100%": 9], "hc:100%25:9"),
+        (["": 7], "hc::7"),
+        (["a b": 1], "hc:a%20b:1"),
+        (["x/y": 1], "hc:x%2Fy:1"),
+        (["-_.!~*'()": 2], "hc:-_.!~*'():2"),
+    ])
+    func encodesLikeEncodeURIComponent(positions: [String: Int64], expected: String) {
+        let cursor = ResumeCursor(positions.map { ChannelPosition(channel: $0.key, lastID: $0.value) })
+        #expect(cursor.description == expected)
+    }
+
+    @Test func multipleEntriesJoinWithCommas() {
+        let cursor = ResumeCursor([
+            ChannelPosition(channel: "a", lastID: 1), ChannelPosition(channel: "b", lastID: 20),
+            ChannelPosition(channel: "c", lastID: Int64.max),
+        ])
+        #expect(cursor.description == "hc:a:1,b:20,c:9223372036854775807")
+        #expect(cursor.position(of: "b") == 20)
+        #expect(cursor.position(of: "z") == nil)
+    }
+
+    @Test func emptyCursorRoundTrips() {
+        #expect(ResumeCursor([]).description == "hc:")
+        #expect(ResumeCursor(parsing: "hc:") == ResumeCursor([]))
+    }
+
+    @Test(arguments: [
+        "hc:ch1:5", "\"hc:ch1:5\"", "W/\"hc:ch1:5\"", "W/hc:ch1:5",
+    ])
+    func acceptsEntityTagWrapping(text: String) {
+        #expect(ResumeCursor(parsing: text) == ResumeCursor([ChannelPosition(channel: "ch1", lastID: 5)]))
+    }
+
+    @Test func acceptsLowercaseHexEscapes() {
+        #expect(ResumeCursor(parsing: "hc:a%2cb:1")?.position(of: "a,b") == 1)
+    }
+
+    @Test(arguments: [
+        "", "hc", "ch1:5", "HC:ch1:5", " hc:ch1:5", "hc:ch1:5 ", "hc:ch1", "hc:ch1:", "hc::", "hc:ch1:-1",
+        "hc:ch1:+1", "hc:ch1:1.5", "hc:ch1:01", "hc:ch1:0x1", "hc:ch1:99999999999999999999", "hc:ch1:5,",
+        "hc:,ch1:5", "hc:ch1:5,,ch2:1", "hc:ch1:5:6", "hc:a b:1", "hc:a,b:1:2", "hc:100%:1", "hc:%2:1",
+        "hc:%zz:1", "hc:%FF:1", "hc:%C3:1", "hc:ch1:5,ch1:6", "hc:a%2Cb:1,a,b:2", "\"hc:ch1:5", "hc:ch1:5\"",
+        "W/\"hc:ch1:5", "\"", "W/", "w/\"hc:ch1:5\"", "hc:é:1", "hc:a/b:1", "hc:ch1:5;ch2:1", "0", "W/0",
+    ])
+    func rejectsMalformed(text: String) {
+        #expect(ResumeCursor(parsing: text) == nil)
+    }
+
+    @Test func duplicateDetectionUsesDecodedNames() {
+        #expect(ResumeCursor(parsing: "hc:a%2Cb:1,a%2cb:2") == nil)
+        #expect(ResumeCursor(parsing: "hc:A:1,a:2") != nil)
+    }
+}

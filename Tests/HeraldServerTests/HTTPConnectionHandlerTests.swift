@@ -1,0 +1,142 @@
+import HeraldCore
+import NIOCore
+import Testing
+
+@testable import HeraldServer
+
+@Suite struct HTTPConnectionHandlerTests {
+    private func publish(_ node: EmbeddedNode, _ channel: String, _ text: String, headers: String = "") throws
+        -> String
+    {
+        let admin = try node.connect(.admin)
+        try admin.send(
+            "POST /pub?id=\(channel) HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(text.utf8.count)\r\n\r\n\(text)")
+        node.settle()
+        return try admin.receivedText()
+    }
+
+    @Test func publishAnswersWithChannelInfo() throws {
+        let node = EmbeddedNode()
+        let response = try publish(node, "ch1", "hello")
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(response.contains("Cache-Control: no-cache, no-store, must-revalidate\r\n"))
+        #expect(response.hasSuffix(#"{"channel": "ch1", "published_messages": 1, "stored_messages": 1, "subscribers": 0}"#
+            + "\r\n"))
+    }
+
+    @Test func refusalsAreHeaderOnlyWithExplain() throws {
+        let node = EmbeddedNode { $0.maxMessageSize = ByteSize(bytes: 4) }
+        let admin = try node.connect(.admin)
+        try admin.send("POST /pub HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+        let noID = try admin.receivedText()
+        #expect(noID.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(noID.contains("X-Nginx-PushStream-Explain: No channel id provided.\r\n"))
+        #expect(noID.contains("Content-Length: 0\r\n"))
+
+        try admin.send("HEAD /pub?id=a HTTP/1.1\r\n\r\n")
+        let head = try admin.receivedText()
+        #expect(head.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"))
+        #expect(head.contains("Allow: GET, POST, PUT, DELETE\r\n"))
+
+        try admin.send("POST /pub?id=a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(try admin.receivedText().hasPrefix("HTTP/1.1 413"))
+    }
+
+    @Test func eventSourceGetsStoredThenLiveMessagesWithCursor() throws {
+        let node = EmbeddedNode()
+        _ = try publish(node, "news", "first")
+        let subscriber = try node.connect(.public)
+        try subscriber.send("GET /ev/news.b1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        let opening = try subscriber.receivedText()
+        #expect(opening.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(opening.contains("Content-Type: text/event-stream; charset=utf-8\r\n"))
+        #expect(opening.contains("id: hc:news:1\ndata: {\"id\":1,\"channel\":\"news\",\"text\":\"first\""))
+
+        _ = try publish(node, "news", "second", headers: "Event-Type: update\r\n")
+        let live = try subscriber.receivedText()
+        #expect(live.contains("id: hc:news:2\nevent: update\ndata: {\"id\":2,"))
+        #expect(node.context.registry.subscriberCount("news") == 1)
+
+        try subscriber.channel.close().wait()
+        node.settle()
+        #expect(node.context.registry.subscriberCount("news") == 0)
+    }
+
+    @Test func multiChannelEventSourceCursorCarriesEveryChannel() throws {
+        let node = EmbeddedNode()
+        _ = try publish(node, "a", "a1")
+        _ = try publish(node, "b", "b1")
+        let subscriber = try node.connect(.public)
+        try subscriber.send("GET /ev/a/b HTTP/1.1\r\n\r\n")
+        _ = try subscriber.received()
+        _ = try publish(node, "b", "b2")
+        #expect(try subscriber.receivedText().contains("id: hc:a:1,b:2\n"))
+    }
+
+    @Test func webSocketHandshakeFramesPingAndInvalidUTF8() throws {
+        let node = EmbeddedNode()
+        let socket = try node.connect(.public)
+        try socket.send(
+            "GET /ws/room HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Key: /mQoZf6pRiv8+6o72GncLQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let handshake = try socket.receivedText()
+        #expect(handshake.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        #expect(handshake.contains("Sec-WebSocket-Accept: RaIOIcQ6CBoc74B9EKdH0avYZnw=\r\n"))
+
+        _ = try publish(node, "room", "hi")
+        let frame = try socket.received()
+        #expect(frame.first == 0x81)
+        #expect(String(decoding: frame.dropFirst(2), as: UTF8.self).hasPrefix(#"{"id":1,"channel":"room","text":"hi""#))
+
+        // A masked ping is answered with a pong carrying the same payload.
+        try socket.send(bytes: [0x89, 0x82, 1, 2, 3, 4, 0x61 ^ 1, 0x62 ^ 2])
+        #expect(try socket.received() == [0x8A, 0x02, 0x61, 0x62])
+
+        // Invalid UTF-8 in a text frame closes with 1007.
+        try socket.send(bytes: [0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28])
+        #expect(try socket.received() == [0x88, 0x02, 0x03, 0xEF])
+    }
+
+    @Test func webSocketRefusalAfterHandshakeIsACloseFrame() throws {
+        let node = EmbeddedNode { $0.authorizedChannelsOnly = true }
+        let socket = try node.connect(.public)
+        try socket.send(
+            "GET /ws/empty HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Key: /mQoZf6pRiv8+6o72GncLQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+        let bytes = try socket.received()
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 101"))
+        let reason = #"{"http_status": 403, "explain":"Subscriber could not create channels."}"#
+        #expect(Array(bytes.suffix(reason.utf8.count + 4)) == [0x88, UInt8(reason.utf8.count + 2), 0x03, 0xF0]
+            + Array(reason.utf8))
+    }
+
+    @Test func longPollWaitsForTheNextMessage() throws {
+        let node = EmbeddedNode()
+        let poll = try node.connect(.public)
+        try poll.send("GET /lp/q HTTP/1.1\r\n\r\n")
+        #expect(try poll.received().isEmpty)
+        _ = try publish(node, "q", "wake")
+        let response = try poll.receivedText()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(response.contains("Etag: W/1\r\n"))
+        #expect(response.hasSuffix(#""text":"wake", "tag":"1", "time":"Tue, 14 Nov 2023 22:13:20 GMT", "eventid":""}"#))
+        #expect(node.context.registry.subscriberCount("q") == 0)
+    }
+
+    @Test func deleteTellsSubscribersAndEndsTheirStream() throws {
+        let node = EmbeddedNode()
+        let subscriber = try node.connect(.public)
+        try subscriber.send("GET /sub/gone HTTP/1.1\r\n\r\n")
+        _ = try subscriber.received()
+        let admin = try node.connect(.admin)
+        try admin.send("DELETE /pub?id=gone HTTP/1.1\r\n\r\n")
+        node.settle()
+        let answer = try admin.receivedText()
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(answer.contains("X-Nginx-PushStream-Explain: Channel deleted.\r\n"))
+        let stream = try subscriber.receivedText()
+        #expect(stream.contains("<script>p(-2,'gone','Channel deleted','',"))
+        #expect(stream.hasSuffix("</body></html>\r\n0\r\n\r\n"))
+    }
+}
