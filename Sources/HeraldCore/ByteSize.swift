@@ -3,6 +3,7 @@ public struct ByteSize: Hashable, Sendable, CustomStringConvertible {
     /// The size in bytes.
     public var bytes: Int
 
+    /// A size of exactly `bytes` bytes.
     public init(bytes: Int) {
         self.bytes = bytes
     }

@@ -5,6 +5,7 @@ public struct ChannelSelection: Hashable, Sendable {
     /// How many of the latest stored messages to replay first (`.bN`); 0 means none.
     public var backtrack: Int
 
+    /// Selects `channel`, replaying its last `backtrack` stored messages first.
     public init(channel: String, backtrack: Int) {
         self.channel = channel
         self.backtrack = backtrack

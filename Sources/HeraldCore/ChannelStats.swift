@@ -9,6 +9,7 @@ public struct ChannelInfo: Sendable, Hashable {
     /// Current subscribers.
     public var subscribers: Int
 
+    /// Memberwise initializer.
     public init(channel: String, publishedMessages: Int64, storedMessages: Int, subscribers: Int) {
         self.channel = channel
         self.publishedMessages = publishedMessages
@@ -32,6 +33,7 @@ public struct StatsGroup: Sendable {
     /// The channels listed, in request or creation order.
     public var infos: [ChannelInfo]
 
+    /// Memberwise initializer.
     public init(
         hostname: String, time: Int64, channels: Int, wildcardChannels: Int, uptime: Int64, infos: [ChannelInfo]
     ) {
@@ -53,6 +55,7 @@ public struct WorkerStats: Sendable {
     /// Seconds since the worker started.
     public var uptime: Int64
 
+    /// Memberwise initializer.
     public init(pid: Int32, subscribers: Int, uptime: Int64) {
         self.pid = pid
         self.subscribers = subscribers
@@ -87,6 +90,7 @@ public struct StatsSummary: Sendable {
     /// Per-worker breakdown (`by_worker`).
     public var workers: [WorkerStats]
 
+    /// Memberwise initializer.
     public init(
         hostname: String, time: Int64, channels: Int, wildcardChannels: Int, publishedMessages: Int64,
         storedMessages: Int64, messagesInTrash: Int, channelsInDelete: Int, channelsInTrash: Int,

@@ -24,7 +24,9 @@ struct DateScanner {
     /// Reads a run of ASCII letters (at least one).
     mutating func letters() -> [UInt8]? {
         let start = index
-        while index < bytes.count, (bytes[index] | 0x20) >= UInt8(ascii: "a"), (bytes[index] | 0x20) <= UInt8(ascii: "z") {
+        while index < bytes.count, (bytes[index] | 0x20) >= UInt8(ascii: "a"),
+            (bytes[index] | 0x20) <= UInt8(ascii: "z")
+        {
             index += 1
         }
         return index > start ? Array(bytes[start..<index]) : nil
@@ -42,7 +44,8 @@ struct DateScanner {
         }
         let count = index - start
         // A longer run of digits than allowed is garbage, not a prefix to stop at.
-        let followedByDigit = index < bytes.count && bytes[index] >= UInt8(ascii: "0")
+        let followedByDigit =
+            index < bytes.count && bytes[index] >= UInt8(ascii: "0")
             && bytes[index] <= UInt8(ascii: "9")
         guard digits.contains(count), !followedByDigit else {
             index = start

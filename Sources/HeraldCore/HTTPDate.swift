@@ -46,7 +46,7 @@ public enum HTTPDate {
     /// Appends the RFC 1123 form of `unixSeconds` to `out`, for the template hot path.
     static func append(_ unixSeconds: Int64, into out: inout [UInt8]) {
         let t = CivilDateTime(unixSeconds: unixSeconds)
-        out.reserveCapacity(out.count + 29)
+        out.reserveAdditional(29)
         out.append(contentsOf: shortWeekdays[t.weekday].utf8)
         out.append(UInt8(ascii: ","))
         out.append(UInt8(ascii: " "))

@@ -35,7 +35,7 @@ public enum JSONEscaping {
 
     @usableFromInline
     static func appendEscaped(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + input.count + 8)
+        out.reserveAdditional(input.count + 8)
         var i = 0
         let n = input.count
         while i < n {

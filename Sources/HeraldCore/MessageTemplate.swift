@@ -50,7 +50,7 @@ public struct MessageTemplate: Sendable, Hashable {
 
     func render(_ message: Message, text: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         // Exact for verbatim templates; escaping may grow it, which `append` then absorbs.
-        out.reserveCapacity(out.count + literalByteCount + text.count + message.channel.utf8.count + 64)
+        out.reserveAdditional(literalByteCount + text.count + message.channel.utf8.count + 64)
         for segment in segments {
             switch segment {
             case .literal(let bytes): out.append(contentsOf: bytes)
@@ -83,10 +83,12 @@ public struct MessageTemplate: Sendable, Hashable {
         }
     }
 
+    /// Templates are equal when their sources are: the parsed form follows from the source.
     public static func == (lhs: MessageTemplate, rhs: MessageTemplate) -> Bool {
         lhs.source == rhs.source
     }
 
+    /// Hashes the source only, consistent with `==`.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(source)
     }

@@ -5,6 +5,7 @@ public struct ChannelPosition: Hashable, Sendable {
     /// The id of the last message of `channel` the subscriber received (0 = none yet).
     public var lastID: Int64
 
+    /// The position just after message `lastID` of `channel`.
     public init(channel: String, lastID: Int64) {
         self.channel = channel
         self.lastID = lastID
@@ -20,6 +21,7 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
     /// One position per channel, in subscription order.
     public var positions: [ChannelPosition]
 
+    /// A cursor over `positions`, kept in the given order.
     public init(_ positions: [ChannelPosition]) {
         self.positions = positions
     }

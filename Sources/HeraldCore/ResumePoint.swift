@@ -19,6 +19,7 @@ public struct ResumeSelection: Sendable {
     /// `true` when the backlog no longer holds everything after the resume point.
     public var missed: Bool
 
+    /// A selection of `messages`, flagged `missed` if older ones are gone.
     public init(messages: ArraySlice<Message>, missed: Bool) {
         self.messages = messages
         self.missed = missed

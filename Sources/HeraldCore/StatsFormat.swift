@@ -1,6 +1,17 @@
 /// The body format of channel information and statistics, chosen from the `Accept` header.
 public enum StatsFormat: Sendable {
-    case json, plain, yaml, xml, xJSON, xYAML
+    /// JSON, `application/json` (the default).
+    case json
+    /// Line-oriented `key: value` text, `text/plain`.
+    case plain
+    /// YAML, `application/yaml`.
+    case yaml
+    /// XML, `application/xml`.
+    case xml
+    /// JSON served as `text/x-json`.
+    case xJSON
+    /// YAML served as `text/x-yaml`.
+    case xYAML
 
     /// Picks the format the way push-stream does: the text after each `/` of `accept`, in turn, is
     /// prefix-compared with `plain`, `json`, `yaml`, `xml`, `x-json`, `x-yaml`; first hit wins, else JSON.

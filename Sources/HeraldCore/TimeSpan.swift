@@ -3,6 +3,7 @@ public struct TimeSpan: Hashable, Sendable, CustomStringConvertible {
     /// The duration in milliseconds.
     public var milliseconds: Int64
 
+    /// A duration of exactly `milliseconds`.
     public init(milliseconds: Int64) {
         self.milliseconds = milliseconds
     }

@@ -10,32 +10,33 @@ import Testing
         pairs.map { ChannelSelection(channel: $0.0, backtrack: $0.1) }
     }
 
-    @Test(arguments: [
-        ("ch1", [("ch1", 0)]),
-        ("ch1/ch2/ch3", [("ch1", 0), ("ch2", 0), ("ch3", 0)]),
-        ("ch1.b3/ch2/ch3.b10", [("ch1", 3), ("ch2", 0), ("ch3", 10)]),
-        ("room.b18.beautiful.b3", [("room.b18.beautiful", 3)]),
-        ("room.b18.beautiful", [("room.b18.beautiful", 0)]),
-        ("ch.b", [("ch.b", 0)]),
-        ("ch.b0", [("ch", 0)]),
-        ("ch.b007", [("ch", 7)]),
-        ("ch.bx1", [("ch.bx1", 0)]),
-        ("ch.b1x", [("ch.b1x", 0)]),
-        ("ch.B1", [("ch.B1", 0)]),
-        ("chb1", [("chb1", 0)]),
-        ("a.b.b2", [("a.b", 2)]),
-        ("x.b1.b2", [("x.b1", 2)]),
-        (".b5", [("", 5)]),
-        ("b5", [("b5", 0)]),
-        ("/ch1", [("", 0), ("ch1", 0)]),
-        ("//ch1", [("", 0), ("", 0), ("ch1", 0)]),
-        ("ch1/", [("ch1", 0)]),
-        ("ch1//ch2", [("ch1", 0), ("", 0), ("ch2", 0)]),
-        ("/", [("", 0)]),
-        ("ch1.b2/", [("ch1", 2)]),
-        ("été.b1/😀", [("été", 1), ("😀", 0)]),
-        ("a b/c\td", [("a b", 0), ("c\td", 0)]),
-    ] as [(String, Expected)])
+    @Test(
+        arguments: [
+            ("ch1", [("ch1", 0)]),
+            ("ch1/ch2/ch3", [("ch1", 0), ("ch2", 0), ("ch3", 0)]),
+            ("ch1.b3/ch2/ch3.b10", [("ch1", 3), ("ch2", 0), ("ch3", 10)]),
+            ("room.b18.beautiful.b3", [("room.b18.beautiful", 3)]),
+            ("room.b18.beautiful", [("room.b18.beautiful", 0)]),
+            ("ch.b", [("ch.b", 0)]),
+            ("ch.b0", [("ch", 0)]),
+            ("ch.b007", [("ch", 7)]),
+            ("ch.bx1", [("ch.bx1", 0)]),
+            ("ch.b1x", [("ch.b1x", 0)]),
+            ("ch.B1", [("ch.B1", 0)]),
+            ("chb1", [("chb1", 0)]),
+            ("a.b.b2", [("a.b", 2)]),
+            ("x.b1.b2", [("x.b1", 2)]),
+            (".b5", [("", 5)]),
+            ("b5", [("b5", 0)]),
+            ("/ch1", [("", 0), ("ch1", 0)]),
+            ("//ch1", [("", 0), ("", 0), ("ch1", 0)]),
+            ("ch1/", [("ch1", 0)]),
+            ("ch1//ch2", [("ch1", 0), ("", 0), ("ch2", 0)]),
+            ("/", [("", 0)]),
+            ("ch1.b2/", [("ch1", 2)]),
+            ("été.b1/😀", [("été", 1), ("😀", 0)]),
+            ("a b/c\td", [("a b", 0), ("c\td", 0)]),
+        ] as [(String, Expected)])
     func parses(path: String, expected: Expected) {
         #expect(ChannelPath.parse(path) == Self.selections(expected))
     }

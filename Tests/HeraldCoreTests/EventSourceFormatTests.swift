@@ -8,26 +8,30 @@ import Testing
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func event(_ text: String, template: MessageTemplate, eventType: String? = nil, channel: String = "ch")
+    static func event(
+        _ text: String, template: MessageTemplate, eventType: String? = nil, channel: String = "ch"
+    )
         -> String
     {
-        let m = Message(channel: channel, id: 1, time: 0, tag: 1, eventID: "e1", eventType: eventType, text: Array(text.utf8))
+        let m = Message(
+            channel: channel, id: 1, time: 0, tag: 1, eventID: "e1", eventType: eventType, text: Array(text.utf8))
         var out: [UInt8] = []
         EventSourceFormat.message(m, template: template, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    @Test(arguments: [
-        (nil, ": \n"),
-        ("", ": \n"),
-        ("\n\r\n", ": \n"),
-        ("hello", ": hello\n"),
-        ("a\nb", ": a\n: b\n"),
-        ("a\r\nb\rc\n", ": a\n: b\n: c\n"),
-        ("a\n\n\nb", ": a\n: b\n"),
-        ("\r\n\r\nonly", ": only\n"),
-        ("  spaced  ", ":   spaced  \n"),
-    ] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, ": \n"),
+            ("", ": \n"),
+            ("\n\r\n", ": \n"),
+            ("hello", ": hello\n"),
+            ("a\nb", ": a\n: b\n"),
+            ("a\r\nb\rc\n", ": a\n: b\n: c\n"),
+            ("a\n\n\nb", ": a\n: b\n"),
+            ("\r\n\r\nonly", ": only\n"),
+            ("  spaced  ", ":   spaced  \n"),
+        ] as [(String?, String)])
     func commentLines(template: String?, expected: String) {
         #expect(Self.comment(template) == expected)
     }
@@ -45,7 +49,8 @@ import Testing
         EventSourceFormat.idLine("e1", into: &out)
         let m = Message(channel: "ch", id: 1, time: 0, tag: 1, eventID: "e1", text: Array("test message".utf8))
         EventSourceFormat.message(m, template: MessageTemplate(#"{"id":"~id~", "message":"~text~"}"#), into: &out)
-        #expect(String(decoding: out, as: UTF8.self) == "id: e1\ndata: {\"id\":\"1\", \"message\":\"test message\"}\n\n")
+        #expect(
+            String(decoding: out, as: UTF8.self) == "id: e1\ndata: {\"id\":\"1\", \"message\":\"test message\"}\n\n")
     }
 
     @Test(arguments: [
@@ -135,5 +140,15 @@ import Testing
         EventSourceFormat.message(m, template: .plainText, into: &out)
         EventSourceFormat.message(m, template: .plainText, into: &out)
         #expect(String(decoding: out, as: UTF8.self) == "id: 1\ndata: x\n\ndata: x\n\n")
+    }
+
+    @Test func manyLineBodiesRenderInLinearTime() {
+        // 200k lines: a per-line buffer copy would make this take minutes instead of milliseconds.
+        let text = Array(String(repeating: "line\n", count: 200_000).utf8)
+        let m = Message(channel: "c", id: 1, time: 0, tag: 0, text: text)
+        var out: [UInt8] = []
+        EventSourceFormat.message(m, template: MessageTemplate("~text~"), into: &out)
+        // Each "line\n" becomes "data: line\n"; the trailing break adds "data: \n", then the blank line.
+        #expect(out.count == 200_000 * 11 + 7 + 1)
     }
 }

@@ -51,7 +51,8 @@ import Testing
 
     @Test func controlMessagesRenderNegativeIdsAndEpoch() {
         #expect(
-            Self.render("~id~:~channel~:~text~:~time~:~tag~", .channelDeleted("ch", text: Array("Channel deleted".utf8)))
+            Self.render(
+                "~id~:~channel~:~text~:~time~:~tag~", .channelDeleted("ch", text: Array("Channel deleted".utf8)))
                 == "-2:ch:Channel deleted:Thu, 01 Jan 1970 00:00:00 GMT:0")
         #expect(Self.render("~id~:~text~", .ping(text: Array(" ".utf8))) == "-1: ")
         #expect(Self.render("~id~:~channel~:~text~", .timedOut) == "-3::Timed out")
@@ -64,7 +65,9 @@ import Testing
 
     @Test func nonJSONTemplatesSubstituteVerbatim() {
         let m = Message(channel: "c\"h", id: 1, time: 0, tag: 0, text: Array("a\"b\\c\nd</script>".utf8))
-        #expect(Self.render("<script>p('~text~','~channel~')</script>", m) == "<script>p('a\"b\\c\nd</script>','c\"h')</script>")
+        #expect(
+            Self.render("<script>p('~text~','~channel~')</script>", m)
+                == "<script>p('a\"b\\c\nd</script>','c\"h')</script>")
     }
 
     @Test func nonJSONTemplatesPassInvalidUTF8Through() {
@@ -85,7 +88,8 @@ import Testing
     @Test func pushStreamJSONMatchesTheReferenceTemplate() {
         #expect(
             MessageTemplate.pushStreamJSON.source
-                == #"{"id":~id~,"channel":"~channel~","text":"~text~", "tag":"~tag~", "time":"~time~", "eventid":"~event-id~"}"#)
+                == #"{"id":~id~,"channel":"~channel~","text":"~text~", "#
+                + #""tag":"~tag~", "time":"~time~", "eventid":"~event-id~"}"#)
         #expect(MessageTemplate.pushStreamJSON.isJSON)
         #expect(MessageTemplate.plainText.source == "~text~")
         #expect(!MessageTemplate.plainText.isJSON)
@@ -94,7 +98,8 @@ import Testing
     @Test func plainJSONOutputIsByteIdenticalToPushStream() {
         #expect(
             Self.render(MessageTemplate.pushStreamJSON.source)
-                == #"{"id":7,"channel":"ch1","text":"hello", "tag":"3", "time":"Thu, 09 May 2024 21:16:33 GMT", "eventid":"e1"}"#)
+                == #"{"id":7,"channel":"ch1","text":"hello", "tag":"3", "#
+                + #""time":"Thu, 09 May 2024 21:16:33 GMT", "eventid":"e1"}"#)
     }
 
     @Test(arguments: [

@@ -24,10 +24,11 @@ import Testing
         #expect(!Self.missed(Self.trimmed, lastID: 5, .none))
     }
 
-    @Test(arguments: [
-        (0, [Int64]()), (-3, []), (1, [5]), (2, [4, 5]), (5, [1, 2, 3, 4, 5]), (6, [1, 2, 3, 4, 5]),
-        (Int.max, [1, 2, 3, 4, 5]),
-    ])
+    @Test(
+        arguments: [
+            (0, []), (-3, []), (1, [5]), (2, [4, 5]), (5, [1, 2, 3, 4, 5]), (6, [1, 2, 3, 4, 5]),
+            (Int.max, [1, 2, 3, 4, 5]),
+        ] as [(Int, [Int64])])
     func backtrackTakesTheLastN(count: Int, expected: [Int64]) {
         #expect(Self.ids(Self.full, lastID: 5, .backtrack(count)) == expected)
         #expect(!Self.missed(Self.full, lastID: 5, .backtrack(count)))
@@ -38,9 +39,10 @@ import Testing
         #expect(!Self.missed(Self.trimmed, lastID: 5, .backtrack(4)))
     }
 
-    @Test(arguments: [
-        ("e1", [Int64(2), 3, 4, 5]), ("e3", [4, 5]), ("e5", []), ("nope", []), ("E1", []), ("", []),
-    ])
+    @Test(
+        arguments: [
+            ("e1", [2, 3, 4, 5]), ("e3", [4, 5]), ("e5", []), ("nope", []), ("E1", []), ("", []),
+        ] as [(String, [Int64])])
     func afterEventID(eventID: String, expected: [Int64]) {
         #expect(Self.ids(Self.full, lastID: 5, .afterEventID(eventID)) == expected)
         #expect(!Self.missed(Self.full, lastID: 5, .afterEventID(eventID)))
@@ -62,23 +64,24 @@ import Testing
         message(4, time: 12, tag: 5),
     ]
 
-    @Test(arguments: [
-        (Int64(9), Int64?.none, [Int64(1), 2, 3, 4]),
-        (10, nil, [3, 4]),
-        (10, 1, [2, 3, 4]),
-        (10, 2, [3, 4]),
-        (10, 0, [1, 2, 3, 4]),
-        (10, 3, [3, 4]),
-        (11, nil, [4]),
-        (11, 1, [4]),
-        (11, 0, [3, 4]),
-        (12, 5, []),
-        (12, 4, [4]),
-        (12, 9, []),
-        (13, nil, []),
-        (0, nil, [1, 2, 3, 4]),
-        (9, 7, [1, 2, 3, 4]),
-    ])
+    @Test(
+        arguments: [
+            (9, nil, [1, 2, 3, 4]),
+            (10, nil, [3, 4]),
+            (10, 1, [2, 3, 4]),
+            (10, 2, [3, 4]),
+            (10, 0, [1, 2, 3, 4]),
+            (10, 3, [3, 4]),
+            (11, nil, [4]),
+            (11, 1, [4]),
+            (11, 0, [3, 4]),
+            (12, 5, []),
+            (12, 4, [4]),
+            (12, 9, []),
+            (13, nil, []),
+            (0, nil, [1, 2, 3, 4]),
+            (9, 7, [1, 2, 3, 4]),
+        ] as [(Int64, Int64?, [Int64])])
     func sinceTimeAndTag(time: Int64, tag: Int64?, expected: [Int64]) {
         #expect(Self.ids(Self.timed, lastID: 4, .since(time: time, tag: tag)) == expected)
         #expect(!Self.missed(Self.timed, lastID: 4, .since(time: time, tag: tag)))
@@ -91,28 +94,30 @@ import Testing
         #expect(Self.ids(stored, lastID: 2, .since(time: 10, tag: 4)) == [1, 2])
     }
 
-    @Test(arguments: [
-        (Int64(0), [Int64(1), 2, 3, 4, 5]), (1, [2, 3, 4, 5]), (4, [5]), (5, []), (-7, [1, 2, 3, 4, 5]),
-    ])
+    @Test(
+        arguments: [
+            (0, [1, 2, 3, 4, 5]), (1, [2, 3, 4, 5]), (4, [5]), (5, []), (-7, [1, 2, 3, 4, 5]),
+        ] as [(Int64, [Int64])])
     func afterIDOnAFullBacklog(after: Int64, expected: [Int64]) {
         #expect(Self.ids(Self.full, lastID: 5, .afterID(after)) == expected)
         #expect(!Self.missed(Self.full, lastID: 5, .afterID(after)))
     }
 
-    @Test(arguments: [
-        (Int64(0), [Int64(4), 5], true),
-        (1, [4, 5], true),
-        (2, [4, 5], true),
-        (3, [4, 5], false),
-        (4, [5], false),
-        (5, [], false),
-    ])
+    @Test(
+        arguments: [
+            (0, [4, 5], true),
+            (1, [4, 5], true),
+            (2, [4, 5], true),
+            (3, [4, 5], false),
+            (4, [5], false),
+            (5, [], false),
+        ] as [(Int64, [Int64], Bool)])
     func afterIDOnATrimmedBacklogReportsMissed(after: Int64, expected: [Int64], missed: Bool) {
         #expect(Self.ids(Self.trimmed, lastID: 5, .afterID(after)) == expected)
         #expect(Self.missed(Self.trimmed, lastID: 5, .afterID(after)) == missed)
     }
 
-    @Test(arguments: [(Int64(0), true), (3, true), (4, true), (5, false)])
+    @Test(arguments: [(0, true), (3, true), (4, true), (5, false)] as [(Int64, Bool)])
     func afterIDWithAnEmptyBacklog(after: Int64, missed: Bool) {
         // Everything expired: the client is up to date only if it already had the last id.
         #expect(Self.ids([], lastID: 5, .afterID(after)) == [])
