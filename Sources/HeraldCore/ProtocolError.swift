@@ -39,6 +39,8 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     )
     public static let webSocketVersionNotSupported = ProtocolError(
         status: 400, explain: "Version not supported. Supported versions: 8, 13")
+    public static let tooManyChannels = ProtocolError(
+        status: 400, explain: "Too many channels in one subscription.")
     public static let messageTooLarge = ProtocolError(status: 413, explain: "Message is too large.")
     public static let notFound = ProtocolError(status: 404, explain: nil)
     public static let methodNotAllowed = ProtocolError(status: 405, explain: nil)

@@ -54,6 +54,8 @@ public struct NodeSettings: Sendable {
     // Channels
     public var maxChannelIDLength: Int? = 200
     public var maxSubscribersPerChannel: Int?
+    /// Channels one subscriber connection may join at once.
+    public var maxChannelsPerSubscription = 100
     public var maxNumberOfChannels: Int?
     public var maxNumberOfWildcardChannels: Int?
     public var wildcardChannelPrefix: String?

@@ -5,7 +5,6 @@ import HeraldServer
 import Logging
 import ServiceLifecycle
 
-
 /// `herald serve`: run one edge node.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     // MARK: Channels
     @Option(help: "Longest channel id in bytes (0: no limit).") var maxChannelIdLength = 200
     @Option(help: "Subscribers allowed per channel (default: no limit).") var maxSubscribersPerChannel: Int?
+    @Option(help: "Channels one subscriber connection may join at once.") var maxChannelsPerSubscription = 100
     @Option(help: "Channels allowed (default: no limit).") var maxNumberOfChannels: Int?
     @Option(help: "Wildcard channels allowed (default: no limit).") var maxNumberOfWildcardChannels: Int?
     @Option(help: "Channels starting with this prefix are wildcard (broadcast) channels.")
@@ -104,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         if maxMessagesStoredPerChannel < 1 { throw ValidationError("--max-messages-stored-per-channel must be ≥ 1.") }
         if maxMessageSize.bytes < 1 { throw ValidationError("--max-message-size must be ≥ 1 byte.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
+        if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
     }
 
@@ -126,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.channelInfoOnPublish = channelInfoOnPublish
         s.maxChannelIDLength = maxChannelIdLength > 0 ? maxChannelIdLength : nil
         s.maxSubscribersPerChannel = maxSubscribersPerChannel
+        s.maxChannelsPerSubscription = maxChannelsPerSubscription
         s.maxNumberOfChannels = maxNumberOfChannels
         s.maxNumberOfWildcardChannels = maxNumberOfWildcardChannels
         s.wildcardChannelPrefix = wildcardChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
@@ -155,7 +157,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// A mode's templates: its own option, else the all-modes option, else the mode's default.
-    private func templates(_ defaults: ModeTemplates, _ header: String?, _ message: String?, _ footer: String?)
+    private func templates(
+        _ defaults: ModeTemplates, _ header: String?, _ message: String?, _ footer: String?
+    )
         -> ModeTemplates
     {
         ModeTemplates(

@@ -65,8 +65,10 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
     }
 
     private func publish(_ engine: GatedEngine, _ channel: String, _ text: String) throws {
-        _ = try engine.publish(PublishRequest(channels: [channel], text: Array(text.utf8), store: true), on: engine.loop)
-            .wait()
+        _ = try engine.publish(
+            PublishRequest(channels: [channel], text: Array(text.utf8), store: true), on: engine.loop
+        )
+        .wait()
         engine.loop.run()
     }
 
@@ -76,7 +78,9 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
         return text.split(separator: "{\"id\":").dropFirst().compactMap { Int($0.prefix { $0.isNumber || $0 == "-" }) }
     }
 
-    private func subscribe(_ context: NodeContext, _ loop: EmbeddedEventLoop, path: String, headers: String = "")
+    private func subscribe(
+        _ context: NodeContext, _ loop: EmbeddedEventLoop, path: String, headers: String = ""
+    )
         throws -> EmbeddedConnection
     {
         let channel = EmbeddedChannel(loop: loop)

@@ -5,12 +5,15 @@ import Testing
 @testable import HeraldServer
 
 @Suite struct HTTPConnectionHandlerTests {
-    private func publish(_ node: EmbeddedNode, _ channel: String, _ text: String, headers: String = "") throws
+    private func publish(
+        _ node: EmbeddedNode, _ channel: String, _ text: String, headers: String = ""
+    ) throws
         -> String
     {
         let admin = try node.connect(.admin)
         try admin.send(
-            "POST /pub?id=\(channel) HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(text.utf8.count)\r\n\r\n\(text)")
+            "POST /pub?id=\(channel) HTTP/1.1\r\nHost: x\r\n\(headers)Content-Length: \(text.utf8.count)\r\n\r\n\(text)"
+        )
         node.settle()
         return try admin.receivedText()
     }
@@ -20,8 +23,10 @@ import Testing
         let response = try publish(node, "ch1", "hello")
         #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(response.contains("Cache-Control: no-cache, no-store, must-revalidate\r\n"))
-        #expect(response.hasSuffix(#"{"channel": "ch1", "published_messages": 1, "stored_messages": 1, "subscribers": 0}"#
-            + "\r\n"))
+        #expect(
+            response.hasSuffix(
+                #"{"channel": "ch1", "published_messages": 1, "stored_messages": 1, "subscribers": 0}"#
+                    + "\r\n"))
     }
 
     @Test func refusalsAreHeaderOnlyWithExplain() throws {
@@ -107,8 +112,9 @@ import Testing
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 101"))
         let reason = #"{"http_status": 403, "explain":"Subscriber could not create channels."}"#
-        #expect(Array(bytes.suffix(reason.utf8.count + 4)) == [0x88, UInt8(reason.utf8.count + 2), 0x03, 0xF0]
-            + Array(reason.utf8))
+        #expect(
+            Array(bytes.suffix(reason.utf8.count + 4)) == [0x88, UInt8(reason.utf8.count + 2), 0x03, 0xF0]
+                + Array(reason.utf8))
     }
 
     @Test func longPollWaitsForTheNextMessage() throws {

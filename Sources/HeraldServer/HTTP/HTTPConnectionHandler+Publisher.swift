@@ -63,6 +63,7 @@ extension HTTPConnectionHandler {
                 store: settings.storeMessages)
             node.engine.publish(publish, on: context!.eventLoop).hop(to: context!.eventLoop)
                 .assumeIsolated().whenComplete { [self] result in
+                    guard context != nil else { return }  // the publisher left; the message is published
                     switch result {
                     case .success:
                         if settings.channelInfoOnPublish {

@@ -1,11 +1,12 @@
+import HeraldCore
+import NIOCore
+import NIOHTTP1
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HeraldCore
-import NIOCore
-import NIOHTTP1
 
 extension HTTPConnectionHandler {
     /// `/channels-stats`: the summary, one channel, a list, `ALL` or a `prefix*`.
@@ -27,7 +28,8 @@ extension HTTPConnectionHandler {
             return node.engine.totals(on: loop).hop(to: loop).assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let totals):
-                    respond(text: StatsRenderer.summary(summary(totals), as: format), format: format, head: head,
+                    respond(
+                        text: StatsRenderer.summary(summary(totals), as: format), format: format, head: head,
                         headers: headers)
                 case .failure(let error):
                     respond(head: head, error: Self.protocolError(error), headers: headers)
@@ -41,7 +43,8 @@ extension HTTPConnectionHandler {
                     switch result {
                     case .success(let (records, totals)):
                         let infos = records.map(info(for:))
-                        respond(text: StatsRenderer.group(group(infos, totals: totals), as: format), format: format,
+                        respond(
+                            text: StatsRenderer.group(group(infos, totals: totals), as: format), format: format,
                             head: head, headers: headers)
                     case .failure(let error):
                         respond(head: head, error: Self.protocolError(error), headers: headers)

@@ -36,6 +36,7 @@ extension HTTPConnectionHandler {
             return upgradeToWebSocket(head: head, headers: headers, selections: selections, channels: subscriptions)
         }
         validate(selections).assumeIsolated().whenComplete { [self] result in
+            guard context != nil else { return }  // the client left while we validated
             switch result {
             case .failure(let error):
                 respond(head: head, error: Self.protocolError(error), headers: headers)
@@ -63,6 +64,7 @@ extension HTTPConnectionHandler {
                 selections, maxChannelIDLength: settings.maxChannelIDLength,
                 wildcardPrefix: settings.wildcardChannelPrefix, maxWildcardChannels: settings.wildcardChannelMaxQtd,
                 isSubscriber: true)
+            if selections.count > settings.maxChannelsPerSubscription { throw ProtocolError.tooManyChannels }
             if let events = settings.eventsChannelID, !settings.allowConnectionsToEventsChannel,
                 selections.contains(where: { $0.channel == events })
             {
@@ -182,7 +184,9 @@ extension HTTPConnectionHandler {
 
     // MARK: Streaming and EventSource
 
-    private func stream(head: HTTPRequestHead, mode: SubscriberMode, channels: [ChannelSubscription], headers: HTTPHeaders) {
+    private func stream(
+        head: HTTPRequestHead, mode: SubscriberMode, channels: [ChannelSubscription], headers: HTTPHeaders
+    ) {
         var headers = headers
         let chunked = head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1)
         headers.add(

@@ -1,12 +1,13 @@
+import HeraldCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HeraldCore
-import Logging
-import NIOConcurrencyHelpers
-import NIOCore
 
 /// What every connection handler of a node shares: settings, engine, registry, identity.
 public final class NodeContext: Sendable {

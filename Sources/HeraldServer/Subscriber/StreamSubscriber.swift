@@ -123,7 +123,8 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
             } else {
                 bytes = Array(footer.utf8)
             }
-            context.write(wrapOutboundOut(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes)), promise: nil)
+            context.write(
+                wrapOutboundOut(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes)), promise: nil)
         }
         if chunked { context.write(wrapOutboundOut(ByteBuffer(staticString: ChunkedEncoding.lastChunk)), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
