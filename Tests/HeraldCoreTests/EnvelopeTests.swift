@@ -6,7 +6,8 @@ import Testing
         Message(channel: "news", id: 1, time: 1_700_000_000, tag: 1, text: Array("hello".utf8)),
         Message(channel: "a b/c", id: 42, time: 0, tag: 3, eventID: "e1", eventType: "t", text: [0, 10, 255, 32]),
         Message(channel: "", id: 7, time: 5, tag: 1, text: []),
-        Message(channel: "ünï", id: 9_007_199_254_740_993, time: 1, tag: 2, eventID: "x\ny", text: Array("\n1 2\n".utf8)),
+        Message(
+            channel: "ünï", id: 9_007_199_254_740_993, time: 1, tag: 2, eventID: "x\ny", text: Array("\n1 2\n".utf8)),
         Message.channelDeleted("gone", text: Array("bye".utf8)),
     ])
     func roundTrip(message: Message) {
