@@ -155,7 +155,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
                 let interval = TimeAmount.milliseconds(pingInterval.milliseconds)
                 tasks.append(
                     loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                        shard.value.pingIdle(idleSince: .now() - interval)
+                        shard.value.pingIdle()
                     })
             }
         }
@@ -197,8 +197,12 @@ final class LoopShard {
         for subscriber in all.values where subscriber.deadline <= now { subscriber.expire() }
     }
 
-    func pingIdle(idleSince: NIODeadline) {
-        for subscriber in all.values where subscriber.lastWrite <= idleSince { subscriber.ping() }
+    /// Pings every subscriber that had nothing written since the previous round.
+    func pingIdle() {
+        for subscriber in all.values {
+            if !subscriber.wroteSincePing { subscriber.ping() }
+            subscriber.wroteSincePing = false
+        }
     }
 
     /// Closes every subscriber (server shutdown): footer, close frame, end of stream.

@@ -27,8 +27,9 @@ class LiveSubscriber {
     var channels: [ChannelSubscription]
     /// When the connection ends on its own (time to live).
     var deadline: NIODeadline = .distantFuture
-    /// The last time anything was written, for pings.
-    var lastWrite: NIODeadline = .now()
+    /// Whether anything was written since the last ping round; an idle subscriber gets a ping.
+    /// A flag rather than a timestamp keeps the clock off the per-message path.
+    var wroteSincePing = true
     private(set) var isRegistered = false
     /// Bytes of live messages held during catch-up; bounded like the socket's output.
     private var pendingBytes = 0

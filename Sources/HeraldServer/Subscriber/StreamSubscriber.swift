@@ -8,7 +8,8 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let chunked: Bool
-    private let responseHead: String
+    /// Sent once, then let go: an idle connection should cost as little as possible.
+    private var responseHead: String?
     private var context: ChannelHandlerContext?
     private var finished = false
 
@@ -28,7 +29,8 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     /// Sends the response head and header template, then joins the channels.
     func begin(connectionTTL: TimeSpan?) {
         guard let context else { return }
-        context.write(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
+        context.write(wrapOutboundOut(ByteBuffer(string: responseHead ?? "")), promise: nil)
+        responseHead = nil
         let templates = registry.renderer.settings.templates(for: mode)
         if mode == .eventSource {
             var header: [UInt8] = []
@@ -93,7 +95,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     }
 
     private func send(_ buffer: ByteBuffer) {
-        lastWrite = .now()
+        wroteSincePing = true
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

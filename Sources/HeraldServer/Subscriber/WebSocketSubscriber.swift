@@ -17,7 +17,8 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         case messageTooBig = 1009
     }
 
-    private let responseHead: String
+    /// Sent once, then let go: an idle connection should cost as little as possible.
+    private var responseHead: String?
     private let allowPublish: Bool
     private let maxMessageSize: Int
     private var context: ChannelHandlerContext?
@@ -43,8 +44,9 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     /// validates after the `101`, reporting refusals in a close frame (1008 with the HTTP status).
     func beginAfterValidation(_ validation: EventLoopFuture<Void>, connectionTTL: TimeSpan?) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
-        lastWrite = .now()
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead ?? "")), promise: nil)
+        responseHead = nil
+        wroteSincePing = true
         validation.hop(to: loop).assumeIsolated().whenComplete { [self] result in
             guard !finished else { return }
             switch result {
@@ -133,7 +135,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     private func send(_ buffer: ByteBuffer) {
         guard !finished else { return }
-        lastWrite = .now()
+        wroteSincePing = true
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
