@@ -1,61 +1,6 @@
 import HeraldCore
 import NIOCore
 
-/// A message to publish into one or more channels.
-public struct PublishRequest: Sendable {
-    public var channels: [String]
-    public var text: [UInt8]
-    public var eventID: String?
-    public var eventType: String?
-    /// Append to the backlog as well as broadcast.
-    public var store: Bool
-
-    public init(channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil, store: Bool) {
-        self.channels = channels
-        self.text = text
-        self.eventID = eventID
-        self.eventType = eventType
-        self.store = store
-    }
-}
-
-/// One channel's stored messages (oldest first) and the last id it assigned.
-public struct ChannelBacklog: Sendable {
-    public var messages: [Message]
-    public var lastID: Int64
-    /// Whether the channel exists at all.
-    public var exists: Bool
-
-    public init(messages: [Message], lastID: Int64, exists: Bool) {
-        self.messages = messages
-        self.lastID = lastID
-        self.exists = exists
-    }
-
-    public static let missing = ChannelBacklog(messages: [], lastID: 0, exists: false)
-}
-
-/// What the engine knows of a channel, without subscriber counts (the registry has those).
-public struct ChannelRecord: Sendable, Hashable {
-    public var channel: String
-    public var lastID: Int64
-    public var storedMessages: Int
-
-    public init(channel: String, lastID: Int64, storedMessages: Int) {
-        self.channel = channel
-        self.lastID = lastID
-        self.storedMessages = storedMessages
-    }
-}
-
-/// Server-wide message counts.
-public struct EngineTotals: Sendable {
-    public var channels: Int
-    public var wildcardChannels: Int
-    public var publishedMessages: Int64
-    public var storedMessages: Int64
-}
-
 /// Receives the messages of the channels this node hosts, in id order per channel.
 public protocol MessageSink: AnyObject, Sendable {
     /// Called serially per channel, in increasing id order.

@@ -107,7 +107,7 @@ extension HTTPConnectionHandler {
     func info(for record: ChannelRecord) -> ChannelInfo {
         ChannelInfo(
             channel: record.channel, publishedMessages: record.lastID, storedMessages: record.storedMessages,
-            subscribers: node.registry.subscriberCount(record.channel))
+            subscribers: record.subscribers ?? node.registry.subscriberCount(record.channel))
     }
 
     func group(_ infos: [ChannelInfo], totals: EngineTotals) -> StatsGroup {

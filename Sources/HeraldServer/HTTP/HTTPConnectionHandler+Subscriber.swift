@@ -83,7 +83,9 @@ extension HTTPConnectionHandler {
                 {
                     throw ProtocolError.subscriberCannotCreateChannels
                 }
-                if let max = settings.maxSubscribersPerChannel, registry.subscriberCount(channel) >= max {
+                if let max = settings.maxSubscribersPerChannel,
+                    record?.subscribers ?? registry.subscriberCount(channel) >= max
+                {
                     throw ProtocolError.subscribersLimitExceeded
                 }
             }
