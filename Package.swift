@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "herald", targets: ["herald"]),
         .library(name: "HeraldCore", targets: ["HeraldCore"]),
+        .library(name: "HeraldRedis", targets: ["HeraldRedis"]),
+        .library(name: "HeraldPublisher", targets: ["HeraldPublisher"]),
         .library(name: "HeraldServer", targets: ["HeraldServer"]),
     ],
     dependencies: [
@@ -24,11 +26,34 @@ let package = Package(
     targets: [
         // Pure protocol logic: channel paths, templates, resume, stats formats. No I/O.
         .target(name: "HeraldCore", swiftSettings: strictSwift6),
+        // hiredis, for its RESP reply parser and command formatter (Debian: libhiredis-dev).
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // Redis on SwiftNIO: pipelined commands, scripts, pub/sub, reconnects.
+        .target(
+            name: "HeraldRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The library apps link to publish: one atomic Redis script per message.
+        .target(
+            name: "HeraldPublisher",
+            dependencies: ["HeraldCore", "HeraldRedis", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift6
+        ),
         // The node: listeners, transports, subscriber registry, engines.
         .target(
             name: "HeraldServer",
             dependencies: [
                 "HeraldCore",
+                "HeraldRedis",
+                "HeraldPublisher",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -51,6 +76,18 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "HeraldRedisTests",
+            dependencies: [
+                "HeraldRedis",
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         .testTarget(
             name: "HeraldServerTests",
             dependencies: [

@@ -83,6 +83,16 @@ public struct NodeSettings: Sendable {
     public var longPollingTemplates = ModeTemplates()
     public var webSocketTemplates = ModeTemplates()
 
+    // Cluster
+    /// `redis://[:password@]host[:port][/db]`: use the Redis engine; nil keeps the in-memory one.
+    public var redis: String?
+    /// Prefix of every Redis key.
+    public var redisPrefix = "herald:"
+    /// How long a channel's counters outlive its last publish in Redis (ids never restart meanwhile).
+    public var channelRetention = TimeSpan.seconds(86_400)
+    /// This node's name in the cluster (default: host name and port).
+    public var nodeID: String?
+
     // Lifecycle
     public var shutdownGrace = TimeSpan.seconds(10)
 

@@ -88,6 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Header template of /ws (WebSocket).") var websocketHeaderTemplate: String?
     @Option(help: "Footer template of /ws (WebSocket).") var websocketFooterTemplate: String?
 
+    // MARK: Cluster
+    @Option(help: "Use Redis for pub/sub and the backlog: redis://[:password@]host[:port][/db] (default: in memory).")
+    var redis: String?
+    @Option(help: "Prefix of every Redis key.") var redisPrefix = "herald:"
+    @Option(help: "How long a channel's ids outlive its last publish in Redis.")
+    var channelRetention = TimeSpan.seconds(86_400)
+    @Option(help: "This node's name in the cluster (default: host name and port).") var nodeId: String?
+
     // MARK: Lifecycle
     @Option(help: "On SIGTERM/SIGINT, time given to subscribers to be told and let go.")
     var shutdownGrace = TimeSpan.seconds(10)
@@ -152,6 +160,10 @@ struct ServeCommand: AsyncParsableCommand {
             s.longPollingTemplates, longpollingHeaderTemplate, longpollingMessageTemplate, longpollingFooterTemplate)
         s.webSocketTemplates = templates(
             s.webSocketTemplates, websocketHeaderTemplate, websocketMessageTemplate, websocketFooterTemplate)
+        s.redis = redis.flatMap { $0.isEmpty ? nil : $0 }
+        s.redisPrefix = redisPrefix
+        s.channelRetention = channelRetention
+        s.nodeID = nodeId.flatMap { $0.isEmpty ? nil : $0 }
         s.shutdownGrace = shutdownGrace
         return s
     }
@@ -176,7 +188,13 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "herald")
-        let node = HeraldNode(settings: settings, logger: logger)
+        let node: HeraldNode
+        do {
+            node = try HeraldNode(settings: settings, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("herald: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: node)],

@@ -276,7 +276,9 @@ public final class MemoryEngine: MessageEngine {
         let now = clock()
         state.withLockedValue { state in
             guard var entry = state.channels[channel] else { return }
-            entry.hosted = max(0, entry.hosted - 1)
+            // No clamp at 0: hosts and releases decided in order may arrive out of order, and
+            // counting keeps the final state right where a clamp would not.
+            entry.hosted -= 1
             entry.lastActivity = now
             state.channels[channel] = entry
         }

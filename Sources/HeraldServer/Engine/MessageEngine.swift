@@ -7,6 +7,8 @@ public protocol MessageSink: AnyObject, Sendable {
     func deliver(_ message: Message)
     /// The channel was deleted; its subscribers get `notice` and are let go.
     func channelDeleted(_ channel: String, notice: Message)
+    /// This node's subscriber count of every channel it hosts (for cluster-wide counts).
+    func localSubscriberCounts() -> [String: Int]
 }
 
 /// Where messages are stored and how they travel between nodes. The transports and the
@@ -54,4 +56,11 @@ public protocol MessageEngine: Sendable {
 
     /// Stops timers and lets go of resources.
     func shutdown()
+
+    /// Whether the engine can serve now (for `/healthz`).
+    var isReady: Bool { get }
+}
+
+extension MessageEngine {
+    public var isReady: Bool { true }
 }

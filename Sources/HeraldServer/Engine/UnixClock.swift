@@ -9,4 +9,11 @@ public enum UnixClock {
     @Sendable public static func now() -> Int64 {
         Int64(time(nil))
     }
+
+    /// Milliseconds since the epoch, for heartbeats.
+    public static func milliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
 }

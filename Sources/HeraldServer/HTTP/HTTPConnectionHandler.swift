@@ -125,7 +125,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func handleHealth(_ request: HTTPRequest) {
-        let ready = !node.isDraining
+        let ready = !node.isDraining && node.engine.isReady
         var body = ByteBuffer(string: ready ? "ok\n" : "draining\n")
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")

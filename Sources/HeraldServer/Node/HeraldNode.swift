@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldRedis
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,15 +22,31 @@ public final class HeraldNode: Service {
     private let bound = NIOLockedValueBox<(public: SocketAddress?, admin: SocketAddress?)>((nil, nil))
 
     /// - Parameters:
-    ///   - engine: Where messages live; the in-memory engine when nil.
-    public init(settings: NodeSettings, engine: (any MessageEngine)? = nil, logger: Logger) {
+    ///   - engine: Where messages live; when nil, Redis if `settings.redis` is set, else in memory.
+    /// - Throws: `RedisError` for an invalid `settings.redis` URL.
+    public init(settings: NodeSettings, engine: (any MessageEngine)? = nil, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
-        let engine = engine ?? MemoryEngine(configuration: .init(settings))
-        let registry = SubscriberRegistry(group: group, engine: engine, settings: settings)
-        engine.attach(registry)
-        self.context = NodeContext(settings: settings, engine: engine, registry: registry, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        self.group = group
+        let chosen: any MessageEngine
+        if let engine {
+            chosen = engine
+        } else if let redis = settings.redis {
+            let url: RedisURL
+            do { url = try RedisURL(redis) } catch {
+                try? group.syncShutdownGracefully()
+                throw error
+            }
+            let nodeID = settings.nodeID ?? "\(Hostname.current):\(settings.port)"
+            chosen = RedisEngine(
+                configuration: .init(url: url, nodeID: nodeID, settings: settings), group: group, logger: logger)
+        } else {
+            chosen = MemoryEngine(configuration: .init(settings))
+        }
+        let registry = SubscriberRegistry(group: group, engine: chosen, settings: settings)
+        chosen.attach(registry)
+        self.context = NodeContext(settings: settings, engine: chosen, registry: registry, logger: logger)
     }
 
     /// The addresses the listeners are bound to, once running (port 0 becomes a real port).

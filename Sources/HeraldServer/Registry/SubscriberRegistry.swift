@@ -110,8 +110,8 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         hosting.withLockedValue { $0[channel]?.total ?? 0 }
     }
 
-    /// Local subscriber counts of all hosted channels, and the total number of subscriptions.
-    func subscriberCounts() -> [String: Int] {
+    /// Local subscriber counts of all hosted channels.
+    public func localSubscriberCounts() -> [String: Int] {
         hosting.withLockedValue { $0.mapValues(\.total) }
     }
 

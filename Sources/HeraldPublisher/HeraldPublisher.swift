@@ -1,0 +1,252 @@
+import HeraldCore
+import HeraldRedis
+import NIOCore
+
+/// What a publish assigned: the message's channel, id, time and tag.
+public struct PublishedMessage: Sendable, Hashable {
+    public var channel: String
+    /// The channel's next gap-free id.
+    public var id: Int64
+    /// Redis's clock, Unix seconds.
+    public var time: Int64
+    /// Counts the channel's messages within `time`'s second.
+    public var tag: Int64
+
+    public init(channel: String, id: Int64, time: Int64, tag: Int64) {
+        self.channel = channel
+        self.id = id
+        self.time = time
+        self.tag = tag
+    }
+}
+
+/// Publishes to Herald channels by writing to Redis directly: each message is one atomic script
+/// (next id, append to the backlog, trim, expire, publish), so subscribers on any node get it, and
+/// a subscriber that reconnects resumes from the backlog. HTTP publishes on `/pub` go through this
+/// same code, so the two are indistinguishable to subscribers.
+///
+/// Thread-safe; futures complete on the Redis connection's event loop.
+public final class HeraldPublisher: Sendable {
+    /// How messages are stored; match the nodes' settings.
+    public struct Settings: Sendable, Hashable {
+        /// Append to the backlog (else only broadcast).
+        public var storeMessages = true
+        /// Backlog length per channel.
+        public var maxMessagesStoredPerChannel = 100
+        /// How long a stored message is kept, in seconds.
+        public var messageTTL: Int64 = 600
+        /// How long a channel's counters outlive its last publish, in seconds (ids never restart
+        /// while a channel is in use).
+        public var channelRetention: Int64 = 86_400
+        /// Key names.
+        public var keys = RedisKeys()
+
+        public init() {}
+    }
+
+    /// One message of a batch.
+    public struct Outgoing: Sendable {
+        public var channels: [String]
+        public var text: [UInt8]
+        public var eventID: String?
+        public var eventType: String?
+
+        public init(channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil) {
+            self.channels = channels
+            self.text = text
+            self.eventID = eventID
+            self.eventType = eventType
+        }
+    }
+
+    /// Where commands go: a ``RedisClient`` (reconnecting) or a single ``RedisConnection``.
+    public let redis: any RedisCommandExecutor
+    public let settings: Settings
+
+    static let publishScript = RedisScript(RedisScripts.publish)
+    static let readScript = RedisScript(RedisScripts.read)
+    static let deleteScript = RedisScript(RedisScripts.delete)
+    static let createScript = RedisScript(RedisScripts.create)
+
+    public init(redis: any RedisCommandExecutor, settings: Settings = Settings()) {
+        self.redis = redis
+        self.settings = settings
+    }
+
+    // MARK: Publishing
+
+    /// Publishes `text` to each channel (one message per channel, each with its own id).
+    public func publish(
+        _ text: [UInt8], to channels: [String], eventID: String? = nil, eventType: String? = nil, store: Bool? = nil
+    ) -> EventLoopFuture<[PublishedMessage]> {
+        publish(batch: [Outgoing(channels: channels, text: text, eventID: eventID, eventType: eventType)], store: store)
+    }
+
+    /// Publishes many messages in one pipelined write; results in the same order, one per channel.
+    public func publish(batch: [Outgoing], store: Bool? = nil) -> EventLoopFuture<[PublishedMessage]> {
+        let store = store ?? settings.storeMessages
+        var commands: [[RedisArgument]] = []
+        var channels: [String] = []
+        for message in batch {
+            for channel in message.channels {
+                commands.append(publishCommand(channel, message, store: store))
+                channels.append(channel)
+            }
+        }
+        return runScriptBatch(commands, script: Self.publishScript).flatMapThrowing { [channels] replies in
+            try zip(channels, replies).map { channel, reply in try Self.published(channel, reply) }
+        }
+    }
+
+    private func publishCommand(_ channel: String, _ message: Outgoing, store: Bool) -> [RedisArgument] {
+        let keys = settings.keys
+        return [
+            "EVALSHA", RedisArgument(Self.publishScript.sha1), 4,
+            RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel)), RedisArgument(keys.channels),
+            RedisArgument(keys.stats), RedisArgument(channel), RedisArgument(message.text),
+            RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
+            RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
+            RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
+        ]
+    }
+
+    static func published(_ channel: String, _ reply: RESPValue) throws -> PublishedMessage {
+        if let message = reply.errorMessage { throw RedisError.server(message) }
+        guard let fields = reply.array, fields.count == 3, let id = fields[0].int, let time = fields[1].int,
+            let tag = fields[2].int
+        else { throw RedisError.protocolViolation("publish script answered \(reply)") }
+        return PublishedMessage(channel: channel, id: Int64(id), time: Int64(time), tag: Int64(tag))
+    }
+
+    /// Sends a pipelined batch of `EVALSHA`s; if Redis lost the script (`NOSCRIPT`), loads it and
+    /// sends the failed ones again, in their order.
+    private func runScriptBatch(_ commands: [[RedisArgument]], script: RedisScript) -> EventLoopFuture<[RESPValue]> {
+        let sent = redis.send(batch: commands)
+        return sent.flatMap { [redis] replies in
+            let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+            guard !missing.isEmpty else { return sent.eventLoop.makeSucceededFuture(replies) }
+            return redis.scriptLoad(script).flatMap { _ in
+                redis.send(batch: missing.map { commands[$0] })
+            }.map { retried in
+                var replies = replies
+                for (index, reply) in zip(missing, retried) { replies[index] = reply }
+                return replies
+            }
+        }
+    }
+
+    // MARK: Reading, creating, deleting
+
+    /// A channel's last id and unexpired stored messages, read atomically.
+    public func backlog(_ channel: String) -> EventLoopFuture<ChannelBacklog> {
+        let keys = settings.keys
+        return redis.evalScript(
+            Self.readScript, keys: [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))],
+            arguments: [RedisArgument(Int(settings.messageTTL))]
+        ).flatMapThrowing { reply in
+            guard let items = reply.array, let last = items.first?.bytes else {
+                throw RedisError.protocolViolation("read script answered \(reply)")
+            }
+            let messages = items.dropFirst().compactMap { $0.bytes.flatMap(Envelope.decode) }
+            let lastID = Int64(String(decoding: last, as: UTF8.self)) ?? 0
+            return ChannelBacklog(messages: messages, lastID: lastID, exists: !last.isEmpty)
+        }
+    }
+
+    /// The last id and stored count of each channel, `nil` for channels that do not exist.
+    public func records(_ channels: [String]) -> EventLoopFuture<[ChannelRecord?]> {
+        let keys = settings.keys
+        let commands: [[RedisArgument]] = channels.flatMap { channel -> [[RedisArgument]] in
+            [["HGET", RedisArgument(keys.meta(channel)), "last_id"], ["LLEN", RedisArgument(keys.log(channel))]]
+        }
+        return redis.send(batch: commands).map { replies in
+            channels.enumerated().map { index, channel in
+                guard let last = replies[2 * index].string, let lastID = Int64(last) else { return nil }
+                return ChannelRecord(
+                    channel: channel, lastID: lastID, storedMessages: replies[2 * index + 1].int ?? 0)
+            }
+        }
+    }
+
+    /// Every channel whose id starts with `prefix`, in creation order; forgets expired ones.
+    public func records(prefix: String) -> EventLoopFuture<[ChannelRecord]> {
+        let keys = settings.keys
+        return redis.send(["ZRANGE", RedisArgument(keys.channels), 0, -1]).flatMap { [redis] reply in
+            let names = (reply.array ?? []).compactMap(\.string).filter { $0.hasPrefix(prefix) }
+            let read = self.records(names)
+            return read.flatMap { records in
+                let gone = zip(names, records).filter { $0.1 == nil }.map { RedisArgument($0.0) }
+                guard !gone.isEmpty else { return read.eventLoop.makeSucceededFuture(records.compactMap { $0 }) }
+                return redis.send(["ZREM", RedisArgument(keys.channels)] + gone).map { _ in records.compactMap { $0 } }
+            }
+        }
+    }
+
+    /// Creates channels that do not exist yet (a subscriber joining); they get listed, with no message.
+    public func create(_ channels: [String]) -> EventLoopFuture<Void> {
+        let keys = settings.keys
+        let commands: [[RedisArgument]] = channels.map { channel in
+            [
+                "EVALSHA", RedisArgument(Self.createScript.sha1), 3, RedisArgument(keys.meta(channel)),
+                RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(channel),
+                RedisArgument(Int(settings.channelRetention)),
+            ]
+        }
+        return runScriptBatch(commands, script: Self.createScript).flatMapThrowing { replies in
+            if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
+        }
+    }
+
+    /// Deletes channels; their subscribers on every node get `notice` as the id -2 message.
+    /// Returns the channels that existed.
+    public func delete(_ channels: [String], notice: [UInt8]) -> EventLoopFuture<[String]> {
+        let keys = settings.keys
+        let commands: [[RedisArgument]] = channels.map { channel in
+            [
+                "EVALSHA", RedisArgument(Self.deleteScript.sha1), 3, RedisArgument(keys.meta(channel)),
+                RedisArgument(keys.log(channel)), RedisArgument(keys.channels), RedisArgument(channel),
+                RedisArgument(keys.pubsub(channel)), RedisArgument(notice),
+            ]
+        }
+        return runScriptBatch(commands, script: Self.deleteScript).flatMapThrowing { replies in
+            if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
+            return zip(channels, replies).filter { $0.1.int == 1 }.map(\.0)
+        }
+    }
+
+    /// Server-wide counts: channels listed and messages published.
+    public func totals() -> EventLoopFuture<(channels: Int, publishedMessages: Int64)> {
+        let keys = settings.keys
+        return redis.send(batch: [
+            ["ZCARD", RedisArgument(keys.channels)], ["HGET", RedisArgument(keys.stats), "published_messages"],
+        ]).map { replies in
+            (replies[0].int ?? 0, Int64(replies[1].string ?? "") ?? 0)
+        }
+    }
+}
+
+extension HeraldPublisher {
+    /// Publishes a text message to one channel.
+    public func publish(
+        channel: String, text: String, eventType: String? = nil, eventID: String? = nil
+    ) async throws -> PublishedMessage {
+        try await publish(Array(text.utf8), to: [channel], eventID: eventID, eventType: eventType).get()[0]
+    }
+
+    /// Publishes one message to several channels; one result per channel, in order.
+    public func publish(
+        channels: [String], text: String, eventType: String? = nil, eventID: String? = nil
+    ) async throws -> [PublishedMessage] {
+        try await publish(Array(text.utf8), to: channels, eventID: eventID, eventType: eventType).get()
+    }
+
+    /// Deletes a channel; true if it existed.
+    public func delete(channel: String, notice: String = "Channel deleted") async throws -> Bool {
+        try await delete([channel], notice: Array(notice.utf8)).get() == [channel]
+    }
+
+    /// A channel's last id and stored count, or nil if it does not exist.
+    public func channelInfo(channel: String) async throws -> ChannelRecord? {
+        try await records([channel]).get()[0]
+    }
+}

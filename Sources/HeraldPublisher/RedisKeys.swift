@@ -1,0 +1,34 @@
+/// Herald's Redis key names (docs/REDIS.md). The keys of one channel share the hash tag
+/// `{channel}`, so a Redis Cluster keeps them and the channel's pub/sub channel on one shard.
+public struct RedisKeys: Sendable, Hashable {
+    /// Every key starts with this (default `herald:`).
+    public let prefix: String
+
+    public init(prefix: String = "herald:") {
+        self.prefix = prefix
+    }
+
+    /// The channel's counters: `last_id`, `last_time`, `last_tag`.
+    public func meta(_ channel: String) -> String { "\(prefix){\(channel)}:meta" }
+    /// The channel's stored messages, oldest first.
+    public func log(_ channel: String) -> String { "\(prefix){\(channel)}:log" }
+    /// Per-node subscriber counts of the channel.
+    public func subscribers(_ channel: String) -> String { "\(prefix){\(channel)}:subscribers" }
+    /// The pub/sub channel carrying the channel's envelopes.
+    public func pubsub(_ channel: String) -> String { "\(prefix){\(channel)}:pub" }
+    /// Every channel, scored by creation order.
+    public var channels: String { "\(prefix)channels" }
+    /// Server-wide counters.
+    public var stats: String { "\(prefix)stats" }
+    /// Live nodes, scored by heartbeat expiry (Unix ms).
+    public var nodes: String { "\(prefix)nodes" }
+    /// What a node advertises about itself.
+    public func node(_ id: String) -> String { "\(prefix)node:\(id)" }
+
+    /// The channel a pub/sub channel name belongs to, or nil for a foreign name.
+    public func channel(fromPubsub name: String) -> String? {
+        let head = "\(prefix){"
+        guard name.hasPrefix(head), name.hasSuffix("}:pub") else { return nil }
+        return String(name.dropFirst(head.count).dropLast(5))
+    }
+}

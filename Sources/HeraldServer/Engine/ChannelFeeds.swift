@@ -1,0 +1,153 @@
+import HeraldCore
+import HeraldPublisher
+import HeraldRedis
+import Logging
+import NIOCore
+
+/// The Redis engine's receiving side: one feed per channel this node hosts, turning the pub/sub
+/// stream into an in-order, gap-free stream for the sink.
+///
+/// A feed that sees id N+2 after N reads the backlog and delivers N+1 first; after the pub/sub
+/// connection comes back it delivers everything newer than each channel's last delivered id.
+/// What the backlog no longer holds is reported to subscribers (the id -4 notice), never skipped
+/// quietly. All state lives on the pub/sub connection's event loop.
+final class ChannelFeeds: Sendable {
+    private struct Feed {
+        /// Hosts minus releases: the channel is subscribed while this is positive.
+        var hosts = 0
+        var lastDelivered: Int64?
+        var repairing = false
+        var held: [Message] = []
+    }
+
+    let loop: any EventLoop
+    private let state: NIOLoopBoundBox<[String: Feed]>
+    private let publisher: HeraldPublisher
+    private let keys: RedisKeys
+    private let sink: @Sendable () -> (any MessageSink)?
+    private let logger: Logger
+
+    init(
+        loop: any EventLoop, publisher: HeraldPublisher, logger: Logger,
+        sink: @escaping @Sendable () -> (any MessageSink)?
+    ) {
+        self.loop = loop
+        self.state = NIOLoopBoundBox.makeBoxSendingValue([:], eventLoop: loop)
+        self.publisher = publisher
+        self.keys = publisher.settings.keys
+        self.sink = sink
+        self.logger = logger
+    }
+
+    /// Counts a host (+1) or release (-1); returns whether the channel is wanted now. On the loop.
+    func count(_ channel: String, by delta: Int) -> Bool {
+        state.withValue { feeds in
+            var feed = feeds[channel] ?? Feed()
+            feed.hosts += delta
+            if feed.hosts == 0 && !feed.repairing {
+                feeds[channel] = nil
+                return false
+            }
+            feeds[channel] = feed
+            return feed.hosts > 0
+        }
+    }
+
+    // MARK: Receiving
+
+    /// A pub/sub message. On the loop, in Redis's order.
+    func received(pubsubChannel: String, payload: ByteBuffer) {
+        guard let channel = keys.channel(fromPubsub: pubsubChannel),
+            let message = Envelope.decode(payload.readableBytesView)
+        else {
+            logger.debug("ignoring a foreign pub/sub message", metadata: ["redis.channel": "\(pubsubChannel)"])
+            return
+        }
+        accept(message, channel: channel)
+    }
+
+    private func accept(_ message: Message, channel: String) {
+        let action: Action = state.withValue { feeds in
+            guard var feed = feeds[channel], feed.hosts > 0 else { return .drop }
+            defer { feeds[channel] = feed }
+            if message.id == Message.channelDeletedID {
+                feed.lastDelivered = nil  // ids restart when the channel is re-created
+                return .deleted
+            }
+            if feed.repairing {
+                feed.held.append(message)
+                return .drop
+            }
+            if let last = feed.lastDelivered {
+                if message.id <= last { return .drop }
+                if message.id > last + 1 {
+                    feed.repairing = true
+                    feed.held = [message]
+                    return .repair(after: last)
+                }
+            }
+            feed.lastDelivered = message.id
+            return .deliver
+        }
+        switch action {
+        case .drop: break
+        case .deliver: sink()?.deliver(message)
+        case .deleted: sink()?.channelDeleted(channel, notice: message)
+        case .repair(let last): repair(channel, after: last)
+        }
+    }
+
+    private enum Action {
+        case drop
+        case deliver
+        case deleted
+        case repair(after: Int64)
+    }
+
+    // MARK: Repairing
+
+    /// After a reconnect: every hosted channel catches up from the backlog.
+    func repairAll() {
+        let channels: [(String, Int64)] = state.withValue { feeds in
+            feeds.compactMap { name, feed in
+                guard feed.hosts > 0, !feed.repairing, let last = feed.lastDelivered else { return nil }
+                feeds[name]!.repairing = true
+                return (name, last)
+            }
+        }
+        for (channel, last) in channels { repair(channel, after: last) }
+    }
+
+    /// Delivers what the backlog has after `last`, then the messages held meanwhile.
+    private func repair(_ channel: String, after last: Int64) {
+        publisher.backlog(channel).hop(to: loop).whenComplete { [self] result in
+            var stored: [Message] = []
+            switch result {
+            case .success(let backlog): stored = backlog.messages
+            case .failure(let error):
+                logger.warning(
+                    "backlog read for repair failed", metadata: ["channel": "\(channel)", "redis.error": "\(error)"])
+            }
+            let held: [Message]? = state.withValue { feeds in
+                guard var feed = feeds[channel] else { return nil }
+                feed.repairing = false
+                let held = feed.held
+                feed.held = []
+                feeds[channel] = feed.hosts > 0 ? feed : nil
+                return feed.hosts > 0 ? held : nil
+            }
+            guard let held, let sink = sink() else { return }
+            // Stored then held, each id once, in order. Anything between `last` and the first of
+            // them is gone from the backlog: say so rather than skip it.
+            var delivered = last
+            for message in stored + held where message.id > delivered {
+                if delivered == last && message.id > last + 1 { sink.deliver(.missed(channel)) }
+                sink.deliver(message)
+                delivered = message.id
+            }
+            state.withValue { feeds in
+                if feeds[channel] != nil { feeds[channel]!.lastDelivered = delivered }
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import HeraldCore
+import HeraldPublisher
+import HeraldRedis
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The cluster engine: backlog and pub/sub in Redis, shared by every node.
+///
+/// Publishes go through ``HeraldPublisher`` (one atomic script each). The node holds one pub/sub
+/// connection with one SUBSCRIBE per locally hosted channel; ``ChannelFeeds`` turns it into an
+/// in-order, gap-free stream. Each node reports its subscriber counts to Redis every second, so
+/// channel info is cluster-wide and a dead node's counts vanish within a few seconds.
+public final class RedisEngine: MessageEngine {
+    public struct Configuration: Sendable {
+        public var url: RedisURL
+        /// This node's name in Redis (subscriber counts, membership).
+        public var nodeID: String
+        public var publisher = HeraldPublisher.Settings()
+        public var eventsChannelID: String?
+        public var wildcardChannelPrefix: String?
+        /// How long a node's counts are trusted without a heartbeat.
+        public var heartbeatTTL = TimeAmount.seconds(5)
+
+        public init(url: RedisURL, nodeID: String, settings: NodeSettings) {
+            self.url = url
+            self.nodeID = nodeID
+            publisher.storeMessages = settings.storeMessages
+            publisher.maxMessagesStoredPerChannel = settings.maxMessagesStoredPerChannel
+            publisher.messageTTL = settings.messageTTL.seconds
+            publisher.channelRetention = settings.channelRetention.seconds
+            publisher.keys = RedisKeys(prefix: settings.redisPrefix)
+            eventsChannelID = settings.eventsChannelID
+            wildcardChannelPrefix = settings.wildcardChannelPrefix
+        }
+    }
+
+    let configuration: Configuration
+    let client: RedisClient
+    let publisher: HeraldPublisher
+    let subscriber: RedisSubscriber
+    let feeds: ChannelFeeds
+    private let sink = NIOLockedValueBox<(any MessageSink)?>(nil)
+    private let reported = NIOLockedValueBox<[String: Int]>([:])
+    private let timer = NIOLockedValueBox<RepeatedTask?>(nil)
+    private let heartbeats = NIOLockedValueBox(0)
+    private let logger: Logger
+    private var keys: RedisKeys { configuration.publisher.keys }
+
+    public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        client = RedisClient(url: configuration.url, eventLoopGroup: group, logger: logger)
+        publisher = HeraldPublisher(redis: client, settings: configuration.publisher)
+        let sink = self.sink
+        let loop = group.next()
+        let feeds = ChannelFeeds(
+            loop: loop, publisher: publisher, logger: logger, sink: { sink.withLockedValue { $0 } })
+        self.feeds = feeds
+        subscriber = RedisSubscriber(url: configuration.url, eventLoopGroup: loop, logger: logger) { channel, payload in
+            feeds.received(pubsubChannel: channel, payload: payload)
+        }
+        subscriber.onResubscribed = { feeds.repairAll() }
+    }
+
+    public func attach(_ sink: any MessageSink) {
+        self.sink.withLockedValue { $0 = sink }
+    }
+
+    public var isReady: Bool { client.isConnected && subscriber.isConnected }
+
+    public func start(on loop: any EventLoop) {
+        client.start().whenFailure { [logger, configuration] error in
+            logger.warning("redis not reachable yet; retrying", metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
+        }
+        subscriber.start()
+        let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [weak self] _ in
+            self?.heartbeat()
+        }
+        timer.withLockedValue { $0 = task }
+    }
+
+    public func shutdown() {
+        timer.withLockedValue { $0?.cancel() }
+        // Leave cleanly: drop this node's counts and membership, then close.
+        let counts = reported.withLockedValue { $0 }
+        var commands: [[RedisArgument]] = counts.keys.map {
+            ["HDEL", RedisArgument(keys.subscribers($0)), RedisArgument(configuration.nodeID)]
+        }
+        commands.append(["ZREM", RedisArgument(keys.nodes), RedisArgument(configuration.nodeID)])
+        let client = self.client
+        let subscriber = self.subscriber
+        _ = client.send(batch: commands).always { _ in
+            _ = subscriber.shutdown()
+            _ = client.shutdown()
+        }
+    }
+
+    // MARK: Errors
+
+    /// Redis failures become a 503 with the reason; refusals stay what they are.
+    private func unavailable<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop) -> EventLoopFuture<T> {
+        future.hop(to: loop).flatMapErrorThrowing { error in
+            if let refusal = error as? ProtocolError { throw refusal }
+            throw ProtocolError(status: 503, explain: "Redis unavailable: \(error)")
+        }
+    }
+
+    // MARK: MessageEngine
+
+    public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Message]> {
+        let published = publisher.publish(
+            request.text, to: request.channels, eventID: request.eventID, eventType: request.eventType,
+            store: request.store)
+        return unavailable(published, on: loop).map { [self] results in
+            for result in results where result.id == 1 { recordEvent("channel_created", channel: result.channel) }
+            return results.map {
+                Message(
+                    channel: $0.channel, id: $0.id, time: $0.time, tag: $0.tag, eventID: request.eventID,
+                    eventType: request.eventType, text: request.text)
+            }
+        }
+    }
+
+    public func delete(_ channels: [String], notice: [UInt8], on loop: any EventLoop) -> EventLoopFuture<[String]> {
+        let targets = channels.filter { $0 != configuration.eventsChannelID }
+        return unavailable(publisher.delete(targets, notice: notice), on: loop).map { [self] deleted in
+            for channel in deleted { recordEvent("channel_destroyed", channel: channel) }
+            return deleted
+        }
+    }
+
+    public func records(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord?]> {
+        let read = publisher.records(channels).and(subscriberCounts(channels))
+        return unavailable(read, on: loop).map { records, counts in
+            zip(records, counts).map { record, count in
+                record.map { var record = $0; record.subscribers = count; return record }
+            }
+        }
+    }
+
+    public func records(prefix: String, on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord]> {
+        let read = publisher.records(prefix: prefix).flatMap { [self] records in
+            subscriberCounts(records.map(\.channel)).map { counts in
+                zip(records, counts).map { record, count in
+                    var record = record
+                    record.subscribers = count
+                    return record
+                }
+            }
+        }
+        return unavailable(read, on: loop)
+    }
+
+    public func create(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<Void> {
+        unavailable(publisher.create(channels), on: loop)
+    }
+
+    public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
+        unavailable(publisher.backlog(channel), on: loop)
+    }
+
+    public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let feeds = self.feeds
+        let subscriber = self.subscriber
+        let name = keys.pubsub(channel)
+        let subscribed = feeds.loop.flatSubmit {
+            feeds.count(channel, by: 1) ? subscriber.subscribe([name]) : feeds.loop.makeSucceededVoidFuture()
+        }
+        return unavailable(subscribed, on: loop)
+    }
+
+    public func release(_ channel: String) {
+        let feeds = self.feeds
+        let subscriber = self.subscriber
+        let name = keys.pubsub(channel)
+        feeds.loop.execute {
+            if !feeds.count(channel, by: -1) { subscriber.unsubscribe([name]) }
+        }
+    }
+
+    public func totals(on loop: any EventLoop) -> EventLoopFuture<EngineTotals> {
+        let read = publisher.records(prefix: "").and(publisher.totals()).map { [configuration] records, totals in
+            let wildcard = records.filter {
+                ChannelPath.isWildcard($0.channel, prefix: configuration.wildcardChannelPrefix)
+            }.count
+            return EngineTotals(
+                channels: records.count - wildcard, wildcardChannels: wildcard,
+                publishedMessages: totals.publishedMessages,
+                storedMessages: records.reduce(0) { $0 + Int64($1.storedMessages) })
+        }
+        return unavailable(read, on: loop)
+    }
+
+    public func touch(_ channels: [String]) {}
+
+    public func recordSubscriberEvent(_ type: String, channel: String) {
+        recordEvent(type, channel: channel)
+    }
+
+    private func recordEvent(_ type: String, channel: String) {
+        guard let events = configuration.eventsChannelID, channel != events else { return }
+        _ = publisher.publish(EventsChannel.text(type: type, channel: channel), to: [events], eventType: type, store: true)
+    }
+
+    // MARK: Cluster-wide subscriber counts
+
+    /// Subscribers of each channel on every live node.
+    private func subscriberCounts(_ channels: [String]) -> EventLoopFuture<[Int]> {
+        let now = Int(UnixClock.milliseconds())
+        var commands: [[RedisArgument]] = [["ZRANGEBYSCORE", RedisArgument(keys.nodes), RedisArgument(now), "+inf"]]
+        commands += channels.map { ["HGETALL", RedisArgument(keys.subscribers($0))] }
+        return client.send(batch: commands).map { replies in
+            let live = Set((replies[0].array ?? []).compactMap(\.string))
+            return replies.dropFirst().map { reply in
+                let fields = reply.array ?? []
+                var total = 0
+                var index = 0
+                while index + 1 < fields.count {
+                    if let node = fields[index].string, live.contains(node) { total += fields[index + 1].int ?? 0 }
+                    index += 2
+                }
+                return total
+            }
+        }
+    }
+
+    /// Every second: renew membership and write the counts that changed.
+    private func heartbeat() {
+        guard let sink = sink.withLockedValue({ $0 }) else { return }
+        let counts = sink.localSubscriberCounts()
+        // Every so often everything is written again, so counts outlive their keys' expiry.
+        let round = heartbeats.withLockedValue { $0 += 1; return $0 }
+        let previous = round % 30 == 0 ? [:] : reported.withLockedValue { $0 }
+        let node = RedisArgument(configuration.nodeID)
+        let expiry = Int(UnixClock.milliseconds()) + Int(configuration.heartbeatTTL.nanoseconds / 1_000_000)
+        var commands: [[RedisArgument]] = [["ZADD", RedisArgument(keys.nodes), RedisArgument(expiry), node]]
+        for (channel, count) in counts where previous[channel] != count {
+            commands.append(["HSET", RedisArgument(keys.subscribers(channel)), node, RedisArgument(count)])
+            commands.append(["EXPIRE", RedisArgument(keys.subscribers(channel)), 300])
+        }
+        for channel in previous.keys where counts[channel] == nil {
+            commands.append(["HDEL", RedisArgument(keys.subscribers(channel)), node])
+        }
+        client.send(batch: commands).whenSuccess { [reported] _ in
+            reported.withLockedValue { $0 = counts }
+        }
+    }
+}
