@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldPublisher
+import HeraldRedis
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `herald publish`: publish one message from a shell or a cron job, straight into Redis.
+struct PublishCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish a message to one or more channels through Redis.",
+        discussion: """
+            Prints the message's id, time and tag per channel. TEXT '-' (or none) reads the message from \
+            standard input. Use the same storage settings as the nodes.
+            """
+    )
+
+    @Option(help: "Redis of the cluster.") var redis = "redis://127.0.0.1:6379"
+    @Option(help: "Event id of the message.") var eventId: String?
+    @Option(help: "Event type of the message.") var eventType: String?
+    @Option(help: "Messages kept per channel.") var maxMessagesStoredPerChannel = 100
+    @Option(help: "How long a stored message is kept.") var messageTtl = TimeSpan.seconds(600)
+    @Option(help: "How long a channel's ids outlive its last publish.") var channelRetention = TimeSpan.seconds(86_400)
+    @Flag(inversion: .prefixedNo, help: "Store the message in the backlog.") var storeMessages = true
+    @Option(help: "Prefix of every Redis key.") var redisPrefix = "herald:"
+    @Argument(help: "Channel, or several separated by '/'.") var channel: String
+    @Argument(help: "The message; '-' or nothing reads standard input.") var text: String?
+
+    func run() async throws {
+        let url: RedisURL
+        do { url = try RedisURL(redis) } catch { throw ValidationError("\(error)") }
+        let channels = channel.split(separator: "/").map(String.init)
+        guard !channels.isEmpty else { throw ValidationError("No channel given.") }
+        let body: [UInt8] =
+            text == nil || text == "-"
+            ? Array(FileHandle.standardInput.readDataToEndOfFile()) : Array(text!.utf8)
+        guard !body.isEmpty else { throw ValidationError("Empty message: nothing to publish.") }
+
+        var settings = HeraldPublisher.Settings()
+        settings.maxMessagesStoredPerChannel = maxMessagesStoredPerChannel
+        settings.messageTTL = messageTtl.seconds
+        settings.channelRetention = channelRetention.seconds
+        settings.storeMessages = storeMessages
+        settings.keys = RedisKeys(prefix: redisPrefix)
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let connection: RedisConnection
+        do {
+            connection = try await RedisConnection.connect(to: url, on: group, logger: Logger(label: "herald.publish"))
+                .get()
+        } catch {
+            FileHandle.standardError.write(Data("herald: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        defer { _ = connection.close() }
+        let publisher = HeraldPublisher(redis: connection, settings: settings)
+        do {
+            let results = try await publisher.publish(body, to: channels, eventID: eventId, eventType: eventType).get()
+            for result in results { print("\(result.channel) id=\(result.id) time=\(result.time) tag=\(result.tag)") }
+        } catch {
+            FileHandle.standardError.write(Data("herald: publish failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `herald redis-scripts`: print a Lua script, for applications that publish from another language.
+struct RedisScriptsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redis-scripts",
+        abstract: "Print one of Herald's Redis scripts (see docs/REDIS.md)."
+    )
+
+    enum Name: String, ExpressibleByArgument, CaseIterable {
+        case publish, read, delete, create
+    }
+
+    @Argument(help: "publish, read, delete or create.") var name: Name
+
+    func run() {
+        switch name {
+        case .publish: print(RedisScripts.publish)
+        case .read: print(RedisScripts.read)
+        case .delete: print(RedisScripts.delete)
+        case .create: print(RedisScripts.create)
+        }
+    }
+}
