@@ -56,8 +56,14 @@ public final class RedisClient: Sendable {
         self.reconnector.eventLoop
     }
 
+    private struct Hook: Sendable {
+        var onStateChange: (@Sendable (RedisConnectionState) -> Void)?
+        /// Whether `.disconnected` was reported since the last `.connected`, so an outage is reported once.
+        var reportedDown = false
+    }
+
     private let reconnector: RedisReconnector
-    private let hook: NIOLockedValueBox<(@Sendable (RedisConnectionState) -> Void)?>
+    private let hook: NIOLockedValueBox<Hook>
 
     /// A client for `url`; it does nothing until ``start()``.
     /// - Parameters:
@@ -68,7 +74,7 @@ public final class RedisClient: Sendable {
     public init(url: RedisURL, eventLoopGroup: any EventLoopGroup, settings: Settings = Settings(), logger: Logger) {
         self.url = url
         self.settings = settings
-        self.hook = NIOLockedValueBox(nil)
+        self.hook = NIOLockedValueBox(Hook())
         self.reconnector = RedisReconnector(
             url: url,
             eventLoop: eventLoopGroup.next(),
@@ -86,12 +92,13 @@ public final class RedisClient: Sendable {
         )
     }
 
-    /// Called on ``eventLoop`` whenever the client connects, loses its connection, fails an attempt, or shuts down.
+    /// Called on ``eventLoop`` when the client connects, when it loses its connection or its first attempt
+    /// fails (once per outage, not per retry), and when it shuts down.
     ///
     /// Set it before ``start()`` to see the first outcome.
     public var onStateChange: (@Sendable (RedisConnectionState) -> Void)? {
-        get { self.hook.withLockedValue { $0 } }
-        set { self.hook.withLockedValue { $0 = newValue } }
+        get { self.hook.withLockedValue { $0.onStateChange } }
+        set { self.hook.withLockedValue { $0.onStateChange = newValue } }
     }
 
     /// Whether a connection is open now.
@@ -111,15 +118,31 @@ public final class RedisClient: Sendable {
     /// ``RedisError/shutDown``.
     @discardableResult
     public func shutdown() -> EventLoopFuture<Void> {
-        let future = self.reconnector.shutdown()
-        self.eventLoop.execute {
-            self.report(.shutDown)
+        let (closed, first) = self.reconnector.shutdown()
+        if first {
+            self.eventLoop.execute {
+                self.report(.shutDown)
+            }
         }
-        return future
+        return closed
     }
 
     private func report(_ state: RedisConnectionState) {
-        self.hook.withLockedValue { $0 }?(state)
+        let hook = self.hook.withLockedValue { hook -> (@Sendable (RedisConnectionState) -> Void)? in
+            switch state {
+            case .connected:
+                hook.reportedDown = false
+            case .disconnected:
+                if hook.reportedDown {
+                    return nil
+                }
+                hook.reportedDown = true
+            case .shutDown:
+                break
+            }
+            return hook.onStateChange
+        }
+        hook?(state)
     }
 }
 

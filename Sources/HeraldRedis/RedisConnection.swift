@@ -71,7 +71,8 @@ public final class RedisConnection: Sendable {
                 RedisError.connectFailed("the event loop group is not a SwiftNIO POSIX group").at(address)
             )
         }
-        return bootstrap
+        let channel =
+            bootstrap
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -86,21 +87,20 @@ public final class RedisConnection: Sendable {
                 }
             }
             .connect(host: url.host, port: url.port)
-            .flatMapErrorThrowing { error in
+            .flatMapErrorThrowing { error -> any Channel in
                 throw Self.connectError(error, address: address)
             }
-            .flatMap { channel in
-                let connection = RedisConnection(channel: channel, url: url, logger: logger)
-                return connection.handshake()
-                    .map { connection }
-                    .flatMapError { error in
-                        connection.close().flatMapThrowing { throw error }
-                    }
-            }
-            .map { connection in
-                logger.debug("redis connected", metadata: ["redis.database": "\(url.database)"])
-                return connection
-            }
+        return channel.flatMap { channel in
+            let connection = RedisConnection(channel: channel, url: url, logger: logger)
+            return connection.handshake()
+                .map {
+                    logger.debug("redis connected", metadata: ["redis.database": "\(url.database)"])
+                    return connection
+                }
+                .flatMapError { error in
+                    connection.close().flatMapThrowing { throw error }
+                }
+        }
     }
 
     /// Sends one command; the future gets its reply.

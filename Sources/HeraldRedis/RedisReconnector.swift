@@ -123,29 +123,32 @@ final class RedisReconnector: Sendable {
     }
 
     /// Stops reconnecting and closes the connection. Idempotent.
-    func shutdown() -> EventLoopFuture<Void> {
-        let (connection, scheduled, firstAttempt) = self.state.withLockedValue {
-            state -> (RedisConnection?, Scheduled<Void>?, EventLoopPromise<Void>?) in
+    /// - Returns: When the connection has closed, and whether this call was the one that shut down.
+    func shutdown() -> (closed: EventLoopFuture<Void>, first: Bool) {
+        let (connection, scheduled, firstAttempt, first) = self.state.withLockedValue {
+            state -> (RedisConnection?, Scheduled<Void>?, EventLoopPromise<Void>?, Bool) in
             let previous = state.phase
             state.phase = .shutDown
             let firstAttempt = state.firstAttempt
             state.firstAttempt = nil
             switch previous {
             case .connected(let connection):
-                return (connection, nil, firstAttempt)
+                return (connection, nil, firstAttempt, true)
             case .waiting(let scheduled):
-                return (nil, scheduled, firstAttempt)
-            case .idle, .connecting, .shutDown:
-                return (nil, nil, firstAttempt)
+                return (nil, scheduled, firstAttempt, true)
+            case .idle, .connecting:
+                return (nil, nil, firstAttempt, true)
+            case .shutDown:
+                return (nil, nil, firstAttempt, false)
             }
         }
         scheduled?.cancel()
         firstAttempt?.fail(RedisError.shutDown.at(self.url.address))
         guard let connection else {
-            return self.eventLoop.makeSucceededVoidFuture()
+            return (self.eventLoop.makeSucceededVoidFuture(), first)
         }
         self.logger.debug("redis connection closing (shutdown)")
-        return connection.close().hop(to: self.eventLoop)
+        return (connection.close().hop(to: self.eventLoop), first)
     }
 
     private func connect() {

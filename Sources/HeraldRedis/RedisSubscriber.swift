@@ -184,7 +184,7 @@ public final class RedisSubscriber: Sendable {
     /// ``RedisError/shutDown``.
     @discardableResult
     public func shutdown() -> EventLoopFuture<Void> {
-        let closed = self.reconnector.shutdown()
+        let (closed, _) = self.reconnector.shutdown()
         return self.eventLoop.flatSubmit {
             let failed = self.state.withValue { state -> [Waiter] in
                 state.isShutDown = true
@@ -361,7 +361,7 @@ public final class RedisSubscriber: Sendable {
     private func encode(_ command: String, _ channels: [String], into buffer: inout ByteBuffer) {
         var start = 0
         while start < channels.count {
-            let end = min(start + self.settings.maxChannelsPerCommand, channels.count)
+            let end = min(start + max(1, self.settings.maxChannelsPerCommand), channels.count)
             var arguments = [RedisArgument(command)]
             arguments.reserveCapacity(end - start + 1)
             for channel in channels[start..<end] {

@@ -49,7 +49,7 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
     func touch(_ c: [String]) { memory.touch(c) }
     func recordSubscriberEvent(_ t: String, channel: String) { memory.recordSubscriberEvent(t, channel: channel) }
     func start(on loop: any EventLoop) {}
-    func shutdown() {}
+    func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void> { loop.makeSucceededVoidFuture() }
 }
 
 /// The delivery invariant "subscribe, then catch up": messages published while a subscriber's

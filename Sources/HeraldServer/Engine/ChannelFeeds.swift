@@ -118,15 +118,30 @@ final class ChannelFeeds: Sendable {
         for (channel, last) in channels { repair(channel, after: last) }
     }
 
-    /// Delivers what the backlog has after `last`, then the messages held meanwhile.
-    private func repair(_ channel: String, after last: Int64) {
+    /// Delivers what the backlog has after `last`, then the messages held meanwhile. A failed
+    /// read is tried again (Redis may still be coming back) for as long as the channel is hosted.
+    private func repair(_ channel: String, after last: Int64, attempt: Int = 0) {
         publisher.backlog(channel).hop(to: loop).whenComplete { [self] result in
             var stored: [Message] = []
+            var base = last
             switch result {
-            case .success(let backlog): stored = backlog.messages
+            case .success(let backlog):
+                stored = backlog.messages
+                // Fewer ids than already delivered: Redis lost the channel (a restart without
+                // persistence). Its ids start again; so do the subscribers'.
+                if backlog.lastID < last { base = 0 }
             case .failure(let error):
-                logger.warning(
-                    "backlog read for repair failed", metadata: ["channel": "\(channel)", "redis.error": "\(error)"])
+                let hosted = state.withValue { $0[channel].map { $0.hosts > 0 } ?? false }
+                if hosted {
+                    let delay = TimeAmount.milliseconds(min(2_000, 50 << min(attempt, 6)))
+                    if attempt == 0 {
+                        logger.info(
+                            "backlog read for repair failed; retrying",
+                            metadata: ["channel": "\(channel)", "redis.error": "\(error)"])
+                    }
+                    loop.scheduleTask(in: delay) { self.repair(channel, after: last, attempt: attempt + 1) }
+                    return
+                }
             }
             let held: [Message]? = state.withValue { feeds in
                 guard var feed = feeds[channel] else { return nil }
@@ -137,11 +152,15 @@ final class ChannelFeeds: Sendable {
                 return feed.hosts > 0 ? held : nil
             }
             guard let held, let sink = sink() else { return }
-            // Stored then held, each id once, in order. Anything between `last` and the first of
+            if base != last {
+                sink.deliver(.missed(channel))
+                sink.channelReset(channel)
+            }
+            // Stored then held, each id once, in order. Anything between `base` and the first of
             // them is gone from the backlog: say so rather than skip it.
-            var delivered = last
+            var delivered = base
             for message in stored + held where message.id > delivered {
-                if delivered == last && message.id > last + 1 { sink.deliver(.missed(channel)) }
+                if delivered == base && message.id > base + 1 && base == last { sink.deliver(.missed(channel)) }
                 sink.deliver(message)
                 delivered = message.id
             }

@@ -73,8 +73,9 @@ public final class MemoryEngine: MessageEngine {
         sweeper.withLockedValue { $0 = task }
     }
 
-    public func shutdown() {
+    public func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void> {
         sweeper.withLockedValue { $0?.cancel() }
+        return loop.makeSucceededVoidFuture()
     }
 
     public func attach(_ sink: any MessageSink) {

@@ -7,6 +7,8 @@ public protocol MessageSink: AnyObject, Sendable {
     func deliver(_ message: Message)
     /// The channel was deleted; its subscribers get `notice` and are let go.
     func channelDeleted(_ channel: String, notice: Message)
+    /// The channel's ids restarted (Redis lost its data): subscribers accept ids from 1 again.
+    func channelReset(_ channel: String)
     /// This node's subscriber count of every channel it hosts (for cluster-wide counts).
     func localSubscriberCounts() -> [String: Int]
 }
@@ -54,8 +56,8 @@ public protocol MessageEngine: Sendable {
     /// Starts the engine's timers (expiry, reconnects) on `loop`.
     func start(on loop: any EventLoop)
 
-    /// Stops timers and lets go of resources.
-    func shutdown()
+    /// Stops timers and lets go of resources; completes when done (before the event loops stop).
+    func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void>
 
     /// Whether the engine can serve now (for `/healthz`).
     var isReady: Bool { get }

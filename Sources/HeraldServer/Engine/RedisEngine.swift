@@ -80,7 +80,7 @@ public final class RedisEngine: MessageEngine {
         timer.withLockedValue { $0 = task }
     }
 
-    public func shutdown() {
+    public func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void> {
         timer.withLockedValue { $0?.cancel() }
         // Leave cleanly: drop this node's counts and membership, then close.
         let counts = reported.withLockedValue { $0 }
@@ -90,9 +90,10 @@ public final class RedisEngine: MessageEngine {
         commands.append(["ZREM", RedisArgument(keys.nodes), RedisArgument(configuration.nodeID)])
         let client = self.client
         let subscriber = self.subscriber
-        _ = client.send(batch: commands).always { _ in
-            _ = subscriber.shutdown()
-            _ = client.shutdown()
+        return client.send(batch: commands).hop(to: loop).flatMap { _ in
+            subscriber.shutdown().and(client.shutdown()).hop(to: loop).map { _ in () }
+        }.flatMapError { _ in
+            subscriber.shutdown().and(client.shutdown()).hop(to: loop).map { _ in () }
         }
     }
 

@@ -85,7 +85,7 @@ public final class HeraldNode: Service {
         logger.info("herald node stopping", metadata: ["connections": "\(connections.count)"])
         await drain()
         for timer in timers { timer.cancel() }
-        context.engine.shutdown()
+        try? await context.engine.shutdown(on: group.next()).get()
         try await group.shutdownGracefully()
         logger.info("herald node stopped")
     }

@@ -135,6 +135,14 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         }
     }
 
+    public func channelReset(_ channel: String) {
+        guard let entry = hosting.withLockedValue({ $0[channel] }) else { return }
+        for (i, count) in entry.perLoop.enumerated() where count > 0 {
+            let shard = shards[i]
+            loops[i].execute { shard.value.channelReset(channel) }
+        }
+    }
+
     // MARK: Timers and shutdown
 
     /// Runs `body` with every shard, each on its own loop; completes when all have run.
@@ -191,6 +199,11 @@ final class LoopShard {
     func channelDeleted(_ rendered: RenderedMessage) {
         guard let subscribers = byChannel[rendered.message.channel] else { return }
         for subscriber in subscribers.values { subscriber.channelDeleted(rendered) }
+    }
+
+    func channelReset(_ channel: String) {
+        guard let subscribers = byChannel[channel] else { return }
+        for subscriber in subscribers.values { subscriber.channelReset(channel) }
     }
 
     func sweep(now: NIODeadline) {

@@ -105,6 +105,9 @@ class LiveSubscriber {
         guard let i = channels.firstIndex(where: { $0.channel == rendered.message.channel && $0.active }) else {
             return
         }
+        if rendered.message.id == Message.missedID {
+            return emit(rendered, catchUp: false)  // a notice, not a message: no position
+        }
         if channels[i].catchingUp {
             pendingBytes += rendered.message.text.count
             guard pendingBytes <= maxPendingBytes else { return overflow() }
@@ -126,6 +129,11 @@ class LiveSubscriber {
         registry.remove(self, from: [channels[i].channel])
         emit(rendered, catchUp: false)
         if !channels.contains(where: \.active) { finish(sendFooter: true) }
+    }
+
+    /// The channel's ids restarted: accept them from 1 again.
+    func channelReset(_ channel: String) {
+        for i in channels.indices where channels[i].channel == channel { channels[i].position = 0 }
     }
 
     /// Leaves every channel. Idempotent; called when the connection ends for any reason.
