@@ -62,4 +62,3 @@ public struct EngineTotals: Sendable {
         self.storedMessages = storedMessages
     }
 }
-

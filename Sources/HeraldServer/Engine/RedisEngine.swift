@@ -71,7 +71,9 @@ public final class RedisEngine: MessageEngine {
 
     public func start(on loop: any EventLoop) {
         client.start().whenFailure { [logger, configuration] error in
-            logger.warning("redis not reachable yet; retrying", metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
+            logger.warning(
+                "redis not reachable yet; retrying",
+                metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
         }
         subscriber.start()
         let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [weak self] _ in
@@ -135,7 +137,9 @@ public final class RedisEngine: MessageEngine {
         let read = publisher.records(channels).and(subscriberCounts(channels))
         return unavailable(read, on: loop).map { records, counts in
             zip(records, counts).map { record, count in
-                record.map { var record = $0; record.subscribers = count; return record }
+                record.map {
+                    var record = $0; record.subscribers = count; return record
+                }
             }
         }
     }
@@ -201,7 +205,8 @@ public final class RedisEngine: MessageEngine {
 
     private func recordEvent(_ type: String, channel: String) {
         guard let events = configuration.eventsChannelID, channel != events else { return }
-        _ = publisher.publish(EventsChannel.text(type: type, channel: channel), to: [events], eventType: type, store: true)
+        _ = publisher.publish(
+            EventsChannel.text(type: type, channel: channel), to: [events], eventType: type, store: true)
     }
 
     // MARK: Cluster-wide subscriber counts
@@ -231,7 +236,9 @@ public final class RedisEngine: MessageEngine {
         guard let sink = sink.withLockedValue({ $0 }) else { return }
         let counts = sink.localSubscriberCounts()
         // Every so often everything is written again, so counts outlive their keys' expiry.
-        let round = heartbeats.withLockedValue { $0 += 1; return $0 }
+        let round = heartbeats.withLockedValue {
+            $0 += 1; return $0
+        }
         let previous = round % 30 == 0 ? [:] : reported.withLockedValue { $0 }
         let node = RedisArgument(configuration.nodeID)
         let expiry = Int(UnixClock.milliseconds()) + Int(configuration.heartbeatTTL.nanoseconds / 1_000_000)

@@ -61,7 +61,7 @@ extension HTTPConnectionHandler {
     }
 
     private func summary(_ totals: EngineTotals) -> StatsSummary {
-        let subscribers = node.registry.localSubscriberCounts().values.reduce(0, +)
+        let subscribers = node.registry.connectionCount
         return StatsSummary(
             hostname: node.hostname, time: UnixClock.now(), channels: totals.channels,
             wildcardChannels: totals.wildcardChannels, publishedMessages: totals.publishedMessages,

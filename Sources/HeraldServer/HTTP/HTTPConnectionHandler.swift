@@ -52,6 +52,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         context.fireChannelInactive()
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // An unparsable request was answered 400 by the protocol error handler; nothing more can be
+        // read from this connection, so it ends now rather than at the request timeout.
+        context.close(promise: nil)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // A connection that sends no complete request in time is closed; a waiting long-poll is not idle.
         if event is ShutdownEvent {
@@ -81,6 +87,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 return
             }
             state = .receiving(head, nil)
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                // curl and others wait for this before sending a body larger than 1 KiB.
+                let interim = HTTPResponseHead(version: head.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+            }
         case .body(var chunk):
             guard case .receiving(let head, var body) = state else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > maxBodySize {

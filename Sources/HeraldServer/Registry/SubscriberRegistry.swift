@@ -30,6 +30,8 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     private let loopIndex: [ObjectIdentifier: Int]
     private let shards: [NIOLoopBound<LoopShard>]
     private let hosting = NIOLockedValueBox<[String: ChannelHosting]>([:])
+    /// Subscriber connections (a connection to three channels counts once).
+    private let connections = NIOLockedValueBox(0)
     let renderer: FrameRenderer
     let engine: any MessageEngine
 
@@ -63,6 +65,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let kindBit = FrameKinds(subscriber.mode).rawValue.trailingZeroBitCount
         let channels = subscriber.channelNames
         shards[index].value.add(subscriber)
+        connections.withLockedValue { $0 += 1 }
         let newlyHosted: [String] = hosting.withLockedValue { hosting in
             var newlyHosted: [String] = []
             for channel in channels {
@@ -85,6 +88,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let index = loopIndex[ObjectIdentifier(subscriber.loop)]!
         let kindBit = FrameKinds(subscriber.mode).rawValue.trailingZeroBitCount
         shards[index].value.remove(subscriber, from: channels)
+        if !subscriber.isRegistered { connections.withLockedValue { $0 -= 1 } }
         let released: [String] = hosting.withLockedValue { hosting in
             var released: [String] = []
             for channel in channels {
@@ -109,6 +113,9 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     func subscriberCount(_ channel: String) -> Int {
         hosting.withLockedValue { $0[channel]?.total ?? 0 }
     }
+
+    /// Subscriber connections on this node.
+    var connectionCount: Int { connections.withLockedValue { $0 } }
 
     /// Local subscriber counts of all hosted channels.
     public func localSubscriberCounts() -> [String: Int] {

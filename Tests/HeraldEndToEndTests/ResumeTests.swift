@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+
+/// Reconnecting without loss or duplicates: cursors, event ids, time+tag, arguments, backtrack.
+@Suite struct ResumeTests {
+    static func texts(_ stream: HTTPStream) throws -> [String] {
+        try SSEParser(stream.body).dataEvents.map { try PushMessage.decode($0.data).text }
+    }
+
+    @Test func eventSourceReconnectWithLastEventIDGetsExactlyTheRest() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        let first = try await HTTPStream.connect(port: node.port, "/ev/r")
+        try #require(try await node.waitForSubscribers("r", count: 1))
+        try await node.publishAll("r", ["1", "2", "3"])
+        #expect(try await first.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
+        let lastID = try #require(SSEParser(first.body).dataEvents.last?.id)
+        #expect(lastID == "hc:r:3")
+        first.close()
+
+        try await node.publishAll("r", ["4", "5"])
+        let second = try await HTTPStream.connect(port: node.port, "/ev/r", headers: [("Last-Event-ID", lastID)])
+        defer { second.close() }
+        #expect(try await second.readUntil { SSEParser($0.body).dataEvents.count >= 2 })
+        try #require(try await node.waitForSubscribers("r", count: 1))
+        try await node.publish("r", "6")
+        #expect(try await second.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
+        try await second.drain(for: .milliseconds(200))
+        #expect(try Self.texts(second) == ["4", "5", "6"])
+        #expect(SSEParser(second.body).dataEvents.map(\.id) == ["hc:r:4", "hc:r:5", "hc:r:6"])
+    }
+
+    @Test func twoChannelCursorResumesEachChannel() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        let first = try await HTTPStream.connect(port: node.port, "/ev/a/b")
+        try #require(try await node.waitForSubscribers("b", count: 1))
+        try await node.publish("a", "a1")
+        try await node.publish("b", "b1")
+        try await node.publish("a", "a2")
+        #expect(try await first.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
+        let cursor = try #require(SSEParser(first.body).dataEvents.last?.id)
+        #expect(cursor == "hc:a:2,b:1")
+        first.close()
+
+        try await node.publish("b", "b2")
+        try await node.publish("a", "a3")
+        try await node.publish("b", "b3")
+        let second = try await HTTPStream.connect(port: node.port, "/ev/a/b", headers: [("Last-Event-ID", cursor)])
+        defer { second.close() }
+        #expect(try await second.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
+        try await second.drain(for: .milliseconds(200))
+        let texts = try Self.texts(second)
+        #expect(texts.filter { $0.hasPrefix("a") } == ["a3"])
+        #expect(texts.filter { $0.hasPrefix("b") } == ["b2", "b3"])
+        #expect(SSEParser(second.body).dataEvents.last?.id == "hc:a:3,b:3")
+    }
+
+    @Test func publisherEventIDAsLastEventID() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        for i in 1...3 { try await node.publish("e", "m\(i)", eventID: "evt-\(i)") }
+        let stream = try await HTTPStream.connect(port: node.port, "/ev/e", headers: [("Last-Event-ID", "evt-2")])
+        defer { stream.close() }
+        #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 1 })
+        try await stream.drain(for: .milliseconds(200))
+        #expect(try Self.texts(stream) == ["m3"])
+    }
+
+    @Test func ifModifiedSinceAndIfNoneMatchOnEventSourceAndWebSocket() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        try await node.publishAll("t", ["t1", "t2", "t3", "t4"])
+        let stored = try PushMessage.decodeConcatenated(try await node.get("/lp/t.b4").body)
+        let second = stored[1]
+        let headers = [("If-Modified-Since", second.time), ("If-None-Match", second.tag)]
+        let stream = try await HTTPStream.connect(port: node.port, "/ev/t", headers: headers)
+        defer { stream.close() }
+        #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 2 })
+        try await stream.drain(for: .milliseconds(200))
+        #expect(try Self.texts(stream) == ["t3", "t4"])
+
+        let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/t", extraHeaders: headers)
+        defer { socket.close() }
+        #expect(try await socket.readTextFrames(2))
+        #expect(try socket.textFrames.map { try PushMessage.decode($0.payload).text } == ["t3", "t4"])
+    }
+
+    @Test func messagesControlByArgument() async throws {
+        let node = try await HeraldProcess.start(["--messages-control-by-argument"])
+        defer { node.stop() }
+        for i in 1...3 { try await node.publish("q", "q\(i)", eventID: "id-\(i)") }
+        let stored = try PushMessage.decodeConcatenated(try await node.get("/lp/q.b3").body)
+        let first = stored[0]
+
+        let byTime = try await node.get("/lp/q?time=\(Query.encode(first.time))&tag=\(first.tag)")
+        #expect(try PushMessage.decodeConcatenated(byTime.body).map(\.text) == ["q2", "q3"])
+        let byUnixTime = try await node.get(
+            "/lp/q?time=\(Int(HTTPDates.parse(first.time)?.timeIntervalSince1970 ?? 0))&tag=\(first.tag)")
+        #expect(try PushMessage.decodeConcatenated(byUnixTime.body).map(\.text) == ["q2", "q3"])
+        let byCursor = try await node.get("/lp/q?tag=\(Query.encode("hc:q:2"))")
+        #expect(try PushMessage.decodeConcatenated(byCursor.body).map(\.text) == ["q3"])
+
+        let stream = try await HTTPStream.connect(port: node.port, "/ev/q?eventid=id-1")
+        defer { stream.close() }
+        #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 2 })
+        #expect(try Self.texts(stream) == ["q2", "q3"])
+
+        // Headers are ignored when arguments control resuming.
+        let polling = [("X-Nginx-PushStream-Mode", "polling"), ("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")]
+        #expect(try await node.get("/lp/q", headers: polling).status == 304)
+        // Without the option, the arguments are ignored (and the header counts).
+        let plain = try await HeraldProcess.start()
+        defer { plain.stop() }
+        try await plain.publish("q", "only")
+        #expect(
+            try await plain.get(
+                "/lp/q?time=Thu%2C%2001%20Jan%201970%2000%3A00%3A00%20GMT",
+                headers: [("X-Nginx-PushStream-Mode", "polling")]
+            ).status == 304)
+    }
+
+    @Test func cursorOlderThanTheBacklogGetsTheMissedNoticeFirst() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        try await node.publishAll("long", (1...150).map { "m\($0)" })
+        #expect(JSON.int(try JSON.object(try await node.admin("GET", "/pub?id=long").body)["stored_messages"]) == 100)
+
+        let stream = try await HTTPStream.connect(
+            port: node.port, "/ev/long", headers: [("Last-Event-ID", "hc:long:10")])
+        defer { stream.close() }
+        #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 101 })
+        let messages = try SSEParser(stream.body).dataEvents.map { try PushMessage.decode($0.data) }
+        #expect(messages.first?.id == -4)
+        #expect(messages.first?.text == "Messages missed")
+        #expect(messages.first?.channel == "long")
+        #expect(messages.dropFirst().map(\.id) == Array(51...150))
+
+        let poll = try await node.get("/lp/long", headers: [("If-None-Match", "hc:long:10")])
+        let polled = try PushMessage.decodeConcatenated(poll.body)
+        #expect(polled.map(\.id) == [-4] + Array(51...150))
+
+        // A cursor inside the backlog has nothing missed.
+        let inside = try await node.get("/lp/long", headers: [("If-None-Match", "hc:long:140")])
+        #expect(try PushMessage.decodeConcatenated(inside.body).map(\.id) == Array(141...150))
+    }
+
+    @Test func backtrackOnEveryTransport() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        try await node.publishAll("bt", ["1", "2", "3", "4", "5"])
+        let events = try await HTTPStream.connect(port: node.port, "/ev/bt.b2")
+        defer { events.close() }
+        let stream = try await HTTPStream.connect(port: node.port, "/sub/bt.b3")
+        defer { stream.close() }
+        let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/bt.b1")
+        defer { socket.close() }
+        #expect(try await events.readUntil { SSEParser($0.body).dataEvents.count >= 2 })
+        #expect(try await stream.readUntil { ScriptMessage.all(in: $0.text).count >= 3 })
+        #expect(try await socket.readTextFrames(1))
+        try await events.drain(for: .milliseconds(150))
+        #expect(try Self.texts(events) == ["4", "5"])
+        #expect(ScriptMessage.all(in: stream.text).map(\.text) == ["3", "4", "5"])
+        #expect(try socket.textFrames.map { try PushMessage.decode($0.payload).text } == ["5"])
+        // A channel named like a backtrack but without digits is just a name.
+        try await node.publish("bt.b", "literal")
+        let literal = try await node.get("/lp/bt.b", headers: [("If-None-Match", "hc:bt.b:0")])
+        #expect(try PushMessage.decodeConcatenated(literal.body).map(\.channel) == ["bt.b"])
+    }
+
+    @Test func cursorFromADeletedChannelStartsOverWithoutANotice() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        try await node.publishAll("phoenix", ["1", "2", "3", "4", "5"])
+        #expect(try await node.admin("DELETE", "/pub?id=phoenix").status == 200)
+        try await node.publishAll("phoenix", ["new 1", "new 2"])
+        let poll = try await node.get("/lp/phoenix", headers: [("If-None-Match", "hc:phoenix:5")])
+        #expect(try PushMessage.decodeConcatenated(poll.body).map(\.text) == ["new 1", "new 2"])
+    }
+
+    @Test func expiredMessagesAreNotReplayedAndTheCursorGetsANotice() async throws {
+        let node = try await HeraldProcess.start(["--message-ttl", "1s"])
+        defer { node.stop() }
+        try await node.publishAll("fading", ["a", "b"])
+        try await Task.sleep(for: .milliseconds(2200))
+        let info = try JSON.object(try await node.admin("GET", "/pub?id=fading").body)
+        #expect(JSON.int(info["stored_messages"]) == 0)
+        #expect(JSON.int(info["published_messages"]) == 2)
+        #expect(try await node.get("/lp/fading.b5", headers: [("X-Nginx-PushStream-Mode", "polling")]).status == 304)
+        let poll = try await node.get(
+            "/lp/fading", headers: [("If-None-Match", "hc:fading:1"), ("X-Nginx-PushStream-Mode", "polling")])
+        #expect(try PushMessage.decodeConcatenated(poll.body).map(\.id) == [-4])
+        // Ids keep counting after expiry.
+        try await node.publish("fading", "c")
+        #expect(try PushMessage.decodeConcatenated(try await node.get("/lp/fading.b1").body).map(\.id) == [3])
+    }
+}

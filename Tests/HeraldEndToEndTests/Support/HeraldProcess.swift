@@ -1,0 +1,217 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `herald serve` child process on free loopback ports, for one test.
+///
+/// Started with ``start(_:environment:portsAsOptions:)``, which waits for `GET /healthz` on the
+/// admin port; stopped by pid (SIGTERM, then SIGKILL after 5 s) by ``stop()`` or on deinit.
+final class HeraldProcess: @unchecked Sendable {
+    let port: UInt16
+    let adminPort: UInt16
+    let arguments: [String]
+    private let process: Process
+    private let stdoutURL: URL
+    private let stderrURL: URL
+    private let lock = NSLock()
+    private var stopped = false
+
+    private init(port: UInt16, adminPort: UInt16, arguments: [String], process: Process, stdoutURL: URL, stderrURL: URL)
+    {
+        self.port = port
+        self.adminPort = adminPort
+        self.arguments = arguments
+        self.process = process
+        self.stdoutURL = stdoutURL
+        self.stderrURL = stderrURL
+    }
+
+    deinit {
+        if !stopped { stop() }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// The `herald` executable: `HERALD_E2E_BINARY` if set (to test another build), else the one
+    /// next to the test bundle in the build directory.
+    static var executableURL: URL {
+        get throws {
+            if let override = ProcessInfo.processInfo.environment["HERALD_E2E_BINARY"], !override.isEmpty {
+                return URL(fileURLWithPath: override)
+            }
+            var candidates: [URL] = []
+            if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+                candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+            }
+            let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            candidates.append(argument0.deletingLastPathComponent())
+            candidates.append(argument0.deletingLastPathComponent().deletingLastPathComponent())
+            for directory in candidates {
+                for sub in ["herald", "../herald", "../../herald", "../../../herald"] {
+                    let url = directory.appendingPathComponent(sub).standardizedFileURL
+                    var isDirectory: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
+                        !isDirectory.boolValue,
+                        FileManager.default.isExecutableFile(atPath: url.path)
+                    {
+                        return url
+                    }
+                }
+            }
+            throw HarnessError("herald executable not found near \(candidates.map(\.path))")
+        }
+    }
+
+    /// Launches `herald serve --host 127.0.0.1 --port P --admin-port A <arguments>` and waits
+    /// until it is healthy. With `portsAsOptions: false` the ports go in `HERALD_PORT` /
+    /// `HERALD_ADMIN_PORT` instead. Retries on fresh ports if the chosen ones were taken.
+    static func start(
+        _ arguments: [String] = [], environment: [String: String] = [:], portsAsOptions: Bool = true
+    ) async throws -> HeraldProcess {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let port = try FreePort.pick()
+            var adminPort = try FreePort.pick()
+            while adminPort == port { adminPort = try FreePort.pick() }
+            let node = try launch(
+                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions)
+            do {
+                try await node.waitUntilHealthy()
+                return node
+            } catch {
+                lastError = error
+                let log = node.stderr
+                node.expectExit()
+                node.stop()
+                if !log.contains("address already in use") { throw error }
+            }
+        }
+        throw lastError ?? HarnessError("herald did not start")
+    }
+
+    /// Launches the process without waiting for it (lifecycle tests).
+    static func launch(
+        _ arguments: [String], environment: [String: String] = [:], port: UInt16, adminPort: UInt16,
+        portsAsOptions: Bool = true
+    ) throws -> HeraldProcess {
+        let process = Process()
+        process.executableURL = try executableURL
+        var full = ["serve", "--host", "127.0.0.1"]
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") }
+        if portsAsOptions {
+            full += ["--port", String(port), "--admin-port", String(adminPort)]
+        } else {
+            env["HERALD_PORT"] = String(port)
+            env["HERALD_ADMIN_PORT"] = String(adminPort)
+        }
+        full += arguments
+        for (key, value) in environment { env[key] = value }
+        process.arguments = full
+        process.environment = env
+        let directory = FileManager.default.temporaryDirectory
+        let name = "herald-e2e-\(UUID().uuidString)"
+        let stdoutURL = directory.appendingPathComponent(name + ".out")
+        let stderrURL = directory.appendingPathComponent(name + ".err")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return HeraldProcess(
+            port: port, adminPort: adminPort, arguments: full, process: process, stdoutURL: stdoutURL,
+            stderrURL: stderrURL)
+    }
+
+    /// Polls `GET /healthz` on the admin port every 20 ms until it answers 200; gives up after 10 s.
+    func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
+        let adminPort = self.adminPort
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else {
+                throw HarnessError(
+                    "herald exited (status \(process.terminationStatus)) before it was healthy:\n\(output)")
+            }
+            let healthy = try await Blocking.run { () -> Bool in
+                guard let client = try? RawHTTPClient(port: adminPort, timeout: .seconds(1)) else { return false }
+                defer { client.close() }
+                return (try? client.request("GET", "/healthz"))?.status == 200
+            }
+            if healthy { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("herald was not healthy on port \(adminPort) after \(timeout):\n\(output)")
+    }
+
+    /// What the process wrote to stdout.
+    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    /// What the process wrote to stderr (its log).
+    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+    /// Both, for failure messages.
+    var output: String { "args: \(arguments.joined(separator: " "))\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits up to `timeout` for the process to exit; its status, or nil if it is still running.
+    func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning { return nil }
+        return process.terminationStatus
+    }
+
+    /// Sends SIGTERM and waits (up to `timeout`) for the exit status; nil if it did not exit.
+    func terminate(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async throws -> Int32? {
+        expectExit()
+        kill(pid, signal)
+        return try await Blocking.run { self.waitForExit(timeout: timeout) }
+    }
+
+    /// The process is meant to exit (a lifecycle test): do not report its exit as unexpected.
+    func expectExit() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+    }
+
+    /// Stops the process without blocking the caller: SIGTERM now, SIGKILL from a background
+    /// thread if it is still running after 5 s (then its log is printed: a node that does not stop
+    /// on SIGTERM is worth knowing about). Idempotent.
+    func stop() {
+        lock.lock()
+        let already = stopped
+        stopped = true
+        lock.unlock()
+        if !already, !process.isRunning {
+            FileHandle.standardError.write(
+                Data("herald exited on its own (status \(process.terminationStatus)):\n\(output)\n".utf8))
+        }
+        guard process.isRunning else { return removeLogs() }
+        kill(pid, SIGTERM)
+        // The log is read now and the files unlinked at once, so nothing is left behind even if
+        // the test process ends before the watchdog below has run.
+        let log = stderr
+        removeLogs()
+        // Captures values, not self: this may run from deinit.
+        let (process, pid, arguments) = (process, pid, arguments)
+        let cleanup = Thread {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+            if process.isRunning {
+                FileHandle.standardError.write(
+                    Data(
+                        "herald (pid \(pid), \(arguments.joined(separator: " "))) still running 5 s after SIGTERM; killing it\n\(log)\n"
+                            .utf8))
+                kill(pid, SIGKILL)
+            }
+        }
+        cleanup.start()
+    }
+
+    private func removeLogs() {
+        try? FileManager.default.removeItem(at: stdoutURL)
+        try? FileManager.default.removeItem(at: stderrURL)
+    }
+}

@@ -1,0 +1,144 @@
+import NIOCore
+import Testing
+
+@testable import HeraldRedis
+
+@Suite("RESP parsing and formatting (hiredis, no server)")
+struct RESPReaderTests {
+    /// Replies of every RESP2 type, each with its wire form.
+    static let samples: [(wire: String, value: RESPValue)] = [
+        ("+OK\r\n", .simpleString("OK")),
+        ("+\r\n", .simpleString("")),
+        ("-ERR unknown command 'FOO'\r\n", .error("ERR unknown command 'FOO'")),
+        (":0\r\n", .integer(0)),
+        (":-42\r\n", .integer(-42)),
+        (":9223372036854775807\r\n", .integer(Int.max)),
+        ("$5\r\nhello\r\n", .bulk("hello")),
+        ("$0\r\n\r\n", .bulkString([])),
+        ("$-1\r\n", .null),
+        ("*-1\r\n", .null),
+        ("*0\r\n", .array([])),
+        ("$8\r\na\r\nb\0c\r\n\r\n", .bulkString(Array("a\r\nb\0c\r\n".utf8))),
+        (
+            "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$3\r\nabc\r\n",
+            .array([.bulk("message"), .bulk("ch"), .bulk("abc")])
+        ),
+        (
+            "*4\r\n:1\r\n*2\r\n$-1\r\n+x\r\n-E\r\n*1\r\n*0\r\n",
+            .array([.integer(1), .array([.null, .simpleString("x")]), .error("E"), .array([.array([])])])
+        ),
+        ("$4\r\nh\u{e9}!\r\n", .bulkString(Array("h\u{e9}!".utf8))),
+    ]
+
+    @Test("each RESP type converts to its RESPValue", arguments: 0..<samples.count)
+    func eachType(index: Int) throws {
+        let reader = RESPReader()
+        try reader.feed(Array(Self.samples[index].wire.utf8))
+        #expect(try reader.next() == Self.samples[index].value)
+        #expect(try reader.next() == nil)
+    }
+
+    @Test("a stream of every reply split at every byte boundary parses the same")
+    func splitAtEveryBoundary() throws {
+        let wire = Array(Self.samples.map(\.wire).joined().utf8)
+        let expected = Self.samples.map(\.value)
+        for split in 0...wire.count {
+            let reader = RESPReader()
+            var values: [RESPValue] = []
+            try reader.feed(Array(wire[..<split]))
+            while let value = try reader.next() {
+                values.append(value)
+            }
+            try reader.feed(Array(wire[split...]))
+            while let value = try reader.next() {
+                values.append(value)
+            }
+            #expect(values == expected, "split at byte \(split)")
+        }
+    }
+
+    @Test("a stream fed one byte at a time parses the same")
+    func byteByByte() throws {
+        let wire = Array(Self.samples.map(\.wire).joined().utf8)
+        let reader = RESPReader()
+        var values: [RESPValue] = []
+        for byte in wire {
+            try reader.feed([byte])
+            while let value = try reader.next() {
+                values.append(value)
+            }
+        }
+        #expect(values == Self.samples.map(\.value))
+    }
+
+    @Test("every reply split at each of its own boundaries, from a ByteBuffer")
+    func eachReplySplitFromByteBuffer() throws {
+        for sample in Self.samples {
+            let wire = Array(sample.wire.utf8)
+            for split in 1..<wire.count {
+                let reader = RESPReader()
+                try reader.feed(ByteBuffer(bytes: wire[..<split]))
+                #expect(try reader.next() == nil, "\(sample.wire.debugDescription) split at \(split)")
+                try reader.feed(ByteBuffer(bytes: wire[split...]))
+                #expect(try reader.next() == sample.value, "\(sample.wire.debugDescription) split at \(split)")
+            }
+        }
+    }
+
+    @Test("bytes that are not RESP fail with a protocol violation")
+    func garbage() throws {
+        let reader = RESPReader()
+        try reader.feed(Array("?what\r\n".utf8))
+        #expect(throws: RedisError.self) {
+            _ = try reader.next()
+        }
+        do {
+            let again = RESPReader()
+            try again.feed(Array("$abc\r\n".utf8))
+            _ = try again.next()
+            Issue.record("expected a protocol error")
+        } catch {
+            #expect(error.description.contains("protocol error"))
+        }
+    }
+
+    @Test("commands are formatted as RESP arrays of bulk strings")
+    func formatting() {
+        var buffer = ByteBuffer()
+        RedisCommandEncoder.encode(["SET", "key", RedisArgument([0, 13, 10, 255]), 42, ""], into: &buffer)
+        let expected: [UInt8] =
+            Array("*5\r\n$3\r\nSET\r\n$3\r\nkey\r\n$4\r\n".utf8) + [0, 13, 10, 255]
+            + Array("\r\n$2\r\n42\r\n$0\r\n\r\n".utf8)
+        #expect(Array(buffer.readableBytesView) == expected)
+    }
+
+    @Test("a formatted command parses back as its arguments (every byte value)")
+    func formattingRoundTrip() throws {
+        let binary = RedisArgument((0...255).map { UInt8($0) })
+        let arguments: [RedisArgument] = ["EVALSHA", binary, "", 1, RedisArgument("π ≈ 3.14")]
+        var buffer = ByteBuffer()
+        RedisCommandEncoder.encode(batch: [arguments, ["PING"]], into: &buffer)
+        let reader = RESPReader()
+        try reader.feed(buffer)
+        #expect(try reader.next() == .array(arguments.map { .bulkString($0.bytes) }))
+        #expect(try reader.next() == .array([.bulk("PING")]))
+    }
+
+    @Test("accessors read values the way callers need them")
+    func accessors() {
+        #expect(RESPValue.simpleString("OK").string == "OK")
+        #expect(RESPValue.bulk("hi").string == "hi")
+        #expect(RESPValue.bulkString([0xFF]).string == nil)
+        #expect(RESPValue.bulk("17").int == 17)
+        #expect(RESPValue.integer(-3).int == -3)
+        #expect(RESPValue.bulk("x").int == nil)
+        #expect(RESPValue.simpleString("OK").bytes == Array("OK".utf8))
+        #expect(RESPValue.integer(1).bytes == nil)
+        #expect(RESPValue.array([.null]).array == [.null])
+        #expect(RESPValue.null.array == nil)
+        #expect(RESPValue.null.isNull)
+        #expect(RESPValue.error("ERR x").errorMessage == "ERR x")
+        #expect(RESPValue.error("ERR x").string == nil)
+        #expect(RESPValue.array([.integer(1), .bulk("a"), .null]).description == "[(integer) 1, \"a\", (nil)]")
+    }
+}
