@@ -48,6 +48,19 @@ public struct ChannelRecord: Sendable, Hashable {
     }
 }
 
+/// A live node of the cluster, as it registered itself.
+public struct ClusterMember: Sendable, Hashable {
+    /// The node's name (`--node-id`).
+    public var id: String
+    /// How nginx's upstream names it (`--advertise`): its point set on the ring.
+    public var advertise: String
+
+    public init(id: String, advertise: String) {
+        self.id = id
+        self.advertise = advertise
+    }
+}
+
 /// Server-wide message counts.
 public struct EngineTotals: Sendable {
     public var channels: Int

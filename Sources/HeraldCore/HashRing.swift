@@ -72,6 +72,20 @@ public struct HashRing: Sendable {
         return (bytes[...], [])
     }
 
+    /// The fraction of the hash space each node owns (the keys it gets, on average), by node name.
+    public func shares() -> [String: Double] {
+        var shares: [String: Double] = [:]
+        guard let last = points.last else { return shares }
+        var previous = last.hash
+        for point in points {
+            // A point owns the keys from just after the previous point up to itself, wrapping around.
+            let span = point.hash &- previous
+            shares[nodes[point.node].name, default: 0] += points.count == 1 ? 1 : Double(span) / 4_294_967_296
+            previous = point.hash
+        }
+        return shares
+    }
+
     /// The node that owns `key`, skipping nodes for which `isDown` is true (nginx's next point).
     public func owner(of key: String, isDown: (Node) -> Bool = { _ in false }) -> Node? {
         guard !points.isEmpty else { return nil }

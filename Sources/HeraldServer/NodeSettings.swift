@@ -90,8 +90,19 @@ public struct NodeSettings: Sendable {
     public var redisPrefix = "herald:"
     /// How long a channel's counters outlive its last publish in Redis (ids never restart meanwhile).
     public var channelRetention = TimeSpan.seconds(86_400)
-    /// This node's name in the cluster (default: host name and port).
+    /// This node's name in the cluster (default: its advertised address).
     public var nodeID: String?
+    /// How nginx's upstream names this node (`host:port` exactly as in its `server` line); the
+    /// ring is built from these. Default: the public listener's address (host name for 0.0.0.0).
+    public var advertise: String?
+
+    /// The address this node is known by on the ring.
+    public var advertisedAddress: String {
+        advertise ?? "\(host == "0.0.0.0" || host == "::" ? Hostname.current : host):\(port)"
+    }
+
+    /// This node's name: `nodeID`, else its advertised address.
+    public var identity: String { nodeID ?? advertisedAddress }
 
     // Lifecycle
     public var shutdownGrace = TimeSpan.seconds(10)

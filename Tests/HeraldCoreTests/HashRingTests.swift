@@ -42,6 +42,14 @@ import Testing
         }
     }
 
+    @Test func sharesCoverTheWholeRingByWeight() {
+        let ring = HashRing(nodes: [HashRing.Node("a:1"), HashRing.Node("b:1", weight: 3)])
+        let shares = ring.shares()
+        #expect(abs(shares.values.reduce(0, +) - 1) < 1e-9)
+        #expect((0.15...0.35).contains(shares["a:1"]!))
+        #expect(HashRing(nodes: [HashRing.Node("solo:1")]).shares() == ["solo:1": 1])
+    }
+
     @Test(arguments: [
         ("127.0.0.1:9001", "127.0.0.1", "9001"),
         ("backend", "backend", ""),

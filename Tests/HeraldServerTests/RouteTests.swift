@@ -27,6 +27,7 @@ import Testing
         ("/pub", Route.publisher(admin: true)),
         ("/channels-stats", Route.stats),
         ("/healthz", Route.health),
+        ("/cluster", Route.cluster),
         ("/sub/a", Route.notFound),
     ])
     func adminListener(path: String, expected: Route) {

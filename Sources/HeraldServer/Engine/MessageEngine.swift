@@ -61,8 +61,23 @@ public protocol MessageEngine: Sendable {
 
     /// Whether the engine can serve now (for `/healthz`).
     var isReady: Bool { get }
+
+    /// The live nodes of the cluster (this one included once it has registered).
+    func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]>
+
+    /// Leaves the cluster's membership (first step of a graceful stop): the ring stops naming this node.
+    func leave(on loop: any EventLoop) -> EventLoopFuture<Void>
 }
 
 extension MessageEngine {
     public var isReady: Bool { true }
+
+    /// A single node is the whole cluster.
+    public func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]> {
+        loop.makeSucceededFuture([])
+    }
+
+    public func leave(on loop: any EventLoop) -> EventLoopFuture<Void> {
+        loop.makeSucceededVoidFuture()
+    }
 }

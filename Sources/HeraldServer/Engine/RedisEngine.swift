@@ -19,12 +19,15 @@ public final class RedisEngine: MessageEngine {
         public var publisher = HeraldPublisher.Settings()
         public var eventsChannelID: String?
         public var wildcardChannelPrefix: String?
+        /// How nginx names this node (its ring points).
+        public var advertise: String
         /// How long a node's counts are trusted without a heartbeat.
         public var heartbeatTTL = TimeAmount.seconds(5)
 
         public init(url: RedisURL, nodeID: String, settings: NodeSettings) {
             self.url = url
             self.nodeID = nodeID
+            self.advertise = settings.advertisedAddress
             publisher.storeMessages = settings.storeMessages
             publisher.maxMessagesStoredPerChannel = settings.maxMessagesStoredPerChannel
             publisher.messageTTL = settings.messageTTL.seconds
@@ -44,6 +47,8 @@ public final class RedisEngine: MessageEngine {
     private let reported = NIOLockedValueBox<[String: Int]>([:])
     private let timer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let heartbeats = NIOLockedValueBox(0)
+    /// Set once the node has left the membership: heartbeats stop re-registering it.
+    private let left = NIOLockedValueBox(false)
     private let logger: Logger
     private var keys: RedisKeys { configuration.publisher.keys }
 
@@ -209,6 +214,32 @@ public final class RedisEngine: MessageEngine {
             EventsChannel.text(type: type, channel: channel), to: [events], eventType: type, store: true)
     }
 
+    // MARK: Membership
+
+    public func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]> {
+        let now = Int(UnixClock.milliseconds())
+        let live = client.send(["ZRANGEBYSCORE", RedisArgument(keys.nodes), RedisArgument(now), "+inf"])
+        let read = live.flatMap { [client, keys] reply -> EventLoopFuture<[ClusterMember]> in
+            let ids = (reply.array ?? []).compactMap(\.string)
+            guard !ids.isEmpty else { return client.eventLoop.makeSucceededFuture([]) }
+            return client.send(batch: ids.map { ["HGET", RedisArgument(keys.node($0)), "advertise"] }).map { replies in
+                zip(ids, replies).compactMap { id, reply in
+                    reply.string.map { ClusterMember(id: id, advertise: $0) }
+                }
+            }
+        }
+        return unavailable(read, on: loop)
+    }
+
+    public func leave(on loop: any EventLoop) -> EventLoopFuture<Void> {
+        left.withLockedValue { $0 = true }
+        let node = RedisArgument(configuration.nodeID)
+        let sent = client.send(batch: [
+            ["ZREM", RedisArgument(keys.nodes), node], ["DEL", RedisArgument(keys.node(configuration.nodeID))],
+        ])
+        return sent.hop(to: loop).map { _ in () }.recover { _ in () }
+    }
+
     // MARK: Cluster-wide subscriber counts
 
     /// Subscribers of each channel on every live node.
@@ -241,8 +272,17 @@ public final class RedisEngine: MessageEngine {
         }
         let previous = round % 30 == 0 ? [:] : reported.withLockedValue { $0 }
         let node = RedisArgument(configuration.nodeID)
-        let expiry = Int(UnixClock.milliseconds()) + Int(configuration.heartbeatTTL.nanoseconds / 1_000_000)
-        var commands: [[RedisArgument]] = [["ZADD", RedisArgument(keys.nodes), RedisArgument(expiry), node]]
+        let now = Int(UnixClock.milliseconds())
+        let expiry = now + Int(configuration.heartbeatTTL.nanoseconds / 1_000_000)
+        var commands: [[RedisArgument]] = []
+        if !left.withLockedValue({ $0 }) {
+            commands.append(["ZADD", RedisArgument(keys.nodes), RedisArgument(expiry), node])
+            commands.append([
+                "HSET", RedisArgument(keys.node(configuration.nodeID)), "advertise",
+                RedisArgument(configuration.advertise),
+            ])
+            commands.append(["PEXPIRE", RedisArgument(keys.node(configuration.nodeID)), RedisArgument(expiry - now)])
+        }
         for (channel, count) in counts where previous[channel] != count {
             commands.append(["HSET", RedisArgument(keys.subscribers(channel)), node, RedisArgument(count)])
             commands.append(["EXPIRE", RedisArgument(keys.subscribers(channel)), 300])

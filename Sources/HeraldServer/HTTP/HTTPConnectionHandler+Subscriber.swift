@@ -31,6 +31,7 @@ extension HTTPConnectionHandler {
             head: head, arguments: request.argument(_:),
             byArgument: forceArguments || settings.messagesControlByArgument)
         let subscriptions = selections.map { ChannelSubscription(channel: $0.channel, resume: resume.point(for: $0)) }
+        if let first = selections.first { node.cluster.subscriberArrived(firstChannel: first.channel) }
 
         if mode == .webSocket {
             return upgradeToWebSocket(head: head, headers: headers, selections: selections, channels: subscriptions)
@@ -199,6 +200,7 @@ extension HTTPConnectionHandler {
         } else {
             headers.add(name: "Connection", value: "close")
         }
+        headers.add(name: ResponseHeaders.node, value: node.settings.identity)
         let subscriber = StreamSubscriber(
             mode: mode, loop: context!.eventLoop, registry: node.registry, channels: channels, chunked: chunked,
             responseHead: ResponseHeaders.render(status: .ok, version: head.version, headers: headers))
@@ -226,6 +228,7 @@ extension HTTPConnectionHandler {
         upgradeHeaders.add(name: "Upgrade", value: "WebSocket")
         upgradeHeaders.add(name: "Connection", value: "Upgrade")
         upgradeHeaders.add(name: "Sec-WebSocket-Accept", value: Self.webSocketAccept(key: key))
+        upgradeHeaders.add(name: ResponseHeaders.node, value: node.settings.identity)
         for (name, value) in headers where name.lowercased().hasPrefix("access-control") {
             upgradeHeaders.add(name: name, value: value)
         }

@@ -130,6 +130,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             handleStats(request)
         case .health:
             handleHealth(request)
+        case .cluster:
+            handleCluster(request)
         case .notFound:
             respond(head: request.head, status: .notFound)
         }
@@ -169,6 +171,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let keepAlive = head.isKeepAlive && !close && !closing
         var headers = headers
         headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        headers.replaceOrAdd(name: ResponseHeaders.node, value: node.settings.identity)
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)

@@ -3,6 +3,8 @@ import NIOHTTP1
 /// Headers push-stream puts on its responses, in one place.
 enum ResponseHeaders {
     static let explain = "X-Nginx-PushStream-Explain"
+    /// Which node answered: every response carries it, so a misrouting load balancer shows.
+    static let node = "X-Herald-Node"
     static let allowHeaders = "If-Modified-Since,If-None-Match,Etag,Event-Id,Event-Type,Last-Event-Id"
 
     /// Publisher and subscriber responses must never be cached by a browser or proxy.

@@ -12,6 +12,7 @@ enum Route: Equatable {
     case publisher(admin: Bool)
     case stats
     case health
+    case cluster
     case notFound
 
     /// The location layout of push-stream's example configuration.
@@ -30,6 +31,7 @@ enum Route: Equatable {
             case "/pub": return .publisher(admin: true)
             case "/channels-stats": return .stats
             case "/healthz": return .health
+            case "/cluster": return .cluster
             default: return .notFound
             }
         case .public:

@@ -38,9 +38,9 @@ public final class HeraldNode: Service {
                 try? group.syncShutdownGracefully()
                 throw error
             }
-            let nodeID = settings.nodeID ?? "\(Hostname.current):\(settings.port)"
             chosen = RedisEngine(
-                configuration: .init(url: url, nodeID: nodeID, settings: settings), group: group, logger: logger)
+                configuration: .init(url: url, nodeID: settings.identity, settings: settings), group: group,
+                logger: logger)
         } else {
             chosen = MemoryEngine(configuration: .init(settings))
         }
@@ -73,13 +73,20 @@ public final class HeraldNode: Service {
                 "listener.admin": "\(adminChannel.localAddress.map { "\($0)" } ?? "?")",
             ])
         context.engine.start(on: group.next())
-        let timers = context.registry.startTimers(pingInterval: settings.pingMessageInterval)
+        var timers = context.registry.startTimers(pingInterval: settings.pingMessageInterval)
+        let refresh = group.next()
+        timers.append(
+            refresh.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [context] _ in
+                context.engine.members(on: refresh).whenSuccess { context.cluster.update($0) }
+            })
 
         try await withGracefulShutdownHandler {
             try await publicChannel.closeFuture.get()
             try await adminChannel.closeFuture.get()
-        } onGracefulShutdown: { [listeners, context] in
+        } onGracefulShutdown: { [listeners, context, group] in
+            // Leave the ring first, so nginx and the other nodes stop sending subscribers here.
             context.isDraining = true
+            _ = context.engine.leave(on: group.next())
             for listener in listeners.withLockedValue({ $0 }) { listener.close(promise: nil) }
         }
         logger.info("herald node stopping", metadata: ["connections": "\(connections.count)"])

@@ -17,6 +17,7 @@ public final class NodeContext: Sendable {
     let hostname: String
     let startedAt: Int64
     let logger: Logger
+    let cluster: ClusterView
     private let draining = NIOLockedValueBox(false)
 
     init(settings: NodeSettings, engine: any MessageEngine, registry: SubscriberRegistry, logger: Logger) {
@@ -26,6 +27,7 @@ public final class NodeContext: Sendable {
         self.hostname = Hostname.current
         self.startedAt = UnixClock.now()
         self.logger = logger
+        self.cluster = ClusterView(selfAdvertise: settings.advertisedAddress)
     }
 
     /// Seconds since the node started.
