@@ -40,3 +40,26 @@ struct RingCommand: ParsableCommand {
         }
     }
 }
+
+/// `herald nginx-conf`: the nginx configuration in front of a cluster.
+struct NginxConfCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nginx-conf",
+        abstract: "Print the nginx configuration that routes subscribers by channel to the nodes."
+    )
+
+    @Option(help: "The nodes' public addresses, comma-separated, as they --advertise (NAME or NAME=WEIGHT).")
+    var nodes: String
+    @Option(help: "Where nginx listens.") var listen = "0.0.0.0:9080"
+    @Option(help: "Addresses allowed to POST to /pub through nginx, comma-separated.") var publishAllow = "127.0.0.1"
+    @Option(help: "Write a complete nginx.conf keeping pid, logs and temporary files in this folder.")
+    var runtimeDirectory: String?
+
+    func run() throws {
+        var config = NginxConfig(nodes: try RingCommand.parseNodes(nodes))
+        config.listen = listen
+        config.publishAllow = publishAllow.split(separator: ",").map { String($0) }
+        config.runtimeDirectory = runtimeDirectory
+        print(config.render(), terminator: "")
+    }
+}
