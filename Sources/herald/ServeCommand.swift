@@ -94,7 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prefix of every Redis key.") var redisPrefix = "herald:"
     @Option(help: "How long a channel's ids outlive its last publish in Redis.")
     var channelRetention = TimeSpan.seconds(86_400)
-    @Option(help: "This node's name in the cluster (default: host name and port).") var nodeId: String?
+    @Option(help: "This node's name in the cluster (default: its advertised address).") var nodeId: String?
+    @Option(help: "host:port by which nginx's upstream names this node (default: the public listener's).")
+    var advertise: String?
 
     // MARK: Lifecycle
     @Option(help: "On SIGTERM/SIGINT, time given to subscribers to be told and let go.")
@@ -164,6 +166,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.redisPrefix = redisPrefix
         s.channelRetention = channelRetention
         s.nodeID = nodeId.flatMap { $0.isEmpty ? nil : $0 }
+        s.advertise = advertise.flatMap { $0.isEmpty ? nil : $0 }
         s.shutdownGrace = shutdownGrace
         return s
     }
