@@ -106,6 +106,9 @@ public struct NodeSettings: Sendable {
 
     // Lifecycle
     public var shutdownGrace = TimeSpan.seconds(10)
+    /// Subscribers are let go over this much of the grace period (at most 80% of it), so they
+    /// reconnect to the other nodes gradually.
+    public var drainPeriod = TimeSpan.seconds(5)
 
     public init() {}
 

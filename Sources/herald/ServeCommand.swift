@@ -101,6 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
     // MARK: Lifecycle
     @Option(help: "On SIGTERM/SIGINT, time given to subscribers to be told and let go.")
     var shutdownGrace = TimeSpan.seconds(10)
+    @Option(help: "On SIGTERM/SIGINT, subscribers are let go over this long (at most 80% of the grace).")
+    var drainPeriod = TimeSpan.seconds(5)
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func validate() throws {
@@ -168,6 +170,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.nodeID = nodeId.flatMap { $0.isEmpty ? nil : $0 }
         s.advertise = advertise.flatMap { $0.isEmpty ? nil : $0 }
         s.shutdownGrace = shutdownGrace
+        s.drainPeriod = drainPeriod
         return s
     }
 

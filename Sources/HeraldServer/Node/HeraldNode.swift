@@ -100,7 +100,8 @@ public final class HeraldNode: Service {
     /// Ends every subscriber with its footer or close frame, lets answers in flight finish,
     /// then closes what remains once the grace period is over.
     private func drain() async {
-        try? await context.registry.forEachShard { $0.closeAll() }.get()
+        let period = TimeAmount.milliseconds(min(settings.drainPeriod.milliseconds, settings.shutdownGrace.milliseconds * 8 / 10))
+        try? await context.registry.forEachShard { shard, loop in shard.drain(over: period, on: loop) }.get()
         for channel in connections.all { channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent()) }
         let deadline = NIODeadline.now() + .milliseconds(settings.shutdownGrace.milliseconds)
         while connections.count > 0 && NIODeadline.now() < deadline {

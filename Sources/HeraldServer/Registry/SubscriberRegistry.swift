@@ -153,8 +153,8 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     // MARK: Timers and shutdown
 
     /// Runs `body` with every shard, each on its own loop; completes when all have run.
-    func forEachShard(_ body: @escaping @Sendable (LoopShard) -> Void) -> EventLoopFuture<Void> {
-        let futures = zip(loops, shards).map { loop, shard in loop.submit { body(shard.value) } }
+    func forEachShard(_ body: @escaping @Sendable (LoopShard, any EventLoop) -> Void) -> EventLoopFuture<Void> {
+        let futures = zip(loops, shards).map { loop, shard in loop.submit { body(shard.value, loop) } }
         return EventLoopFuture.andAllSucceed(futures, on: loops[0])
     }
 
@@ -225,8 +225,18 @@ final class LoopShard {
         }
     }
 
-    /// Closes every subscriber (server shutdown): footer, close frame, end of stream.
-    func closeAll() {
-        for subscriber in Array(all.values) { subscriber.shutdown() }
+    /// Lets every subscriber go (the node is stopping), spread over `period` so they do not all
+    /// reconnect to the other nodes in the same instant: footer, close frame, end of stream.
+    func drain(over period: TimeAmount, on loop: any EventLoop) {
+        let subscribers = Array(all.values)
+        guard !subscribers.isEmpty else { return }
+        let steps = min(subscribers.count, 50)
+        for step in 0..<steps {
+            let batch = subscribers[(step * subscribers.count / steps)..<((step + 1) * subscribers.count / steps)]
+            let delay = TimeAmount.nanoseconds(period.nanoseconds * Int64(step) / Int64(steps))
+            loop.assumeIsolated().scheduleTask(in: delay) {
+                for subscriber in batch { subscriber.shutdown() }
+            }
+        }
     }
 }

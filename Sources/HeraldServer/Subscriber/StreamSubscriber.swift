@@ -114,6 +114,15 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
         }
     }
 
+    /// The node is stopping: tell an EventSource when to come back (its `retry:` field, jittered so
+    /// a node's clients spread over the others), then the footer and the end of the stream.
+    override func shutdown() {
+        if mode == .eventSource && !finished {
+            write(Array("retry: \(Int.random(in: 250...2_000))\n\n".utf8))
+        }
+        finish(sendFooter: true)
+    }
+
     override func finish(sendFooter: Bool) {
         guard !finished, let context else { return }
         finished = true

@@ -15,6 +15,8 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         case invalidPayload = 1007
         case policyViolation = 1008
         case messageTooBig = 1009
+        /// The node is restarting: reconnect (to another node).
+        case serviceRestart = 1012
     }
 
     /// Sent once, then let go: an idle connection should cost as little as possible.
@@ -141,6 +143,15 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     override func ping() {
         send(WebSocketFraming.frame(.ping, payload: []))
+    }
+
+    /// The node is stopping: the footer, then close 1012 (service restart) so the client reconnects.
+    override func shutdown() {
+        guard !finished else { return }
+        if let footer = registry.renderer.settings.templates(for: .webSocket).footer, !footer.isEmpty {
+            send(WebSocketFraming.frame(.text, payload: Array(footer.utf8)))
+        }
+        close(code: .serviceRestart, reason: [])
     }
 
     override func finish(sendFooter: Bool) {
