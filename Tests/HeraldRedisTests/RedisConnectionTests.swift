@@ -199,7 +199,7 @@ struct RedisConnectionTests {
     @Test("a command with no reply fails with a timeout, fails the commands behind it, and closes")
     func commandTimeout() async throws {
         try await withRedisServer { server in
-            let redis = try await connect(server.url(), commandTimeout: .milliseconds(300))
+            let redis = try await connect(server.url(), commandTimeout: .seconds(1))
             let started = ContinuousClock.now
             let blocked = redis.send(["BLPOP", "never", 30])
             let behind = redis.send(["PING"])
@@ -221,7 +221,7 @@ struct RedisConnectionTests {
     @Test("a paused redis (SIGSTOP) fails commands by the timeout instead of hanging")
     func pausedServer() async throws {
         try await withRedisServer { server in
-            let redis = try await connect(server.url(), commandTimeout: .milliseconds(300))
+            let redis = try await connect(server.url(), commandTimeout: .seconds(1))
             server.pause()
             await #expect(throws: RedisError.timeout) {
                 try await redis.send(["PING"]).get()

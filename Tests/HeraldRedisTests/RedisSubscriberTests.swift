@@ -8,7 +8,7 @@ import Testing
 struct RedisSubscriberTests {
     /// Quick reconnects; a command timeout long enough for a loaded machine (or a sanitizer build).
     static let fast = RedisSubscriber.Settings(
-        connectTimeout: .seconds(2),
+        connectTimeout: .seconds(10),
         commandTimeout: .seconds(10),
         reconnectInitialDelay: .milliseconds(20),
         reconnectMaxDelay: .milliseconds(200)
@@ -247,7 +247,7 @@ struct RedisSubscriberTests {
         try await withRedisServer { server in
             var settings = Self.fast
             settings.pingInterval = .milliseconds(100)
-            settings.commandTimeout = .milliseconds(300)
+            settings.commandTimeout = .seconds(1)
             let (subscriber, messages) = Self.makeSubscriber(server, settings: settings)
             let disconnects = Recorder<RedisError>()
             let resubscribes = Recorder<Int>()

@@ -53,7 +53,7 @@ func connect(_ url: RedisURL, commandTimeout: TimeAmount = .seconds(10)) async t
     try await RedisConnection.connect(
         to: url,
         on: testGroup,
-        connectTimeout: .seconds(2),
+        connectTimeout: .seconds(10),
         commandTimeout: commandTimeout,
         logger: quietLogger
     ).get()
