@@ -10,8 +10,11 @@ struct ResumeRequest {
     var lastEventID: String?
     var since: Int64?
     var tag: String?
+    /// The `cursor` query argument: always read, since a browser's WebSocket cannot send headers.
+    var cursorArgument: String?
 
     init(head: HTTPRequestHead, arguments: (String) -> String?, byArgument: Bool) {
+        cursorArgument = arguments("cursor").flatMap { $0.isEmpty ? nil : $0 }
         if byArgument {
             lastEventID = arguments("eventid").flatMap { $0.isEmpty ? nil : $0 }
             since = arguments("time").flatMap { $0.isEmpty ? nil : Self.parseTime($0) }
@@ -30,7 +33,8 @@ struct ResumeRequest {
 
     /// A Herald cursor, from whichever input carries one.
     var cursor: ResumeCursor? {
-        lastEventID.flatMap(ResumeCursor.init(parsing:)) ?? tag.flatMap(ResumeCursor.init(parsing:))
+        cursorArgument.flatMap(ResumeCursor.init(parsing:)) ?? lastEventID.flatMap(ResumeCursor.init(parsing:))
+            ?? tag.flatMap(ResumeCursor.init(parsing:))
     }
 
     /// push-stream's tag: `W/` stripped, integer, absolute value; anything else is no tag.
