@@ -76,7 +76,8 @@ public struct NginxConfig: Sendable {
             "        proxy_pass http://herald_publishers;",
             "        proxy_http_version 1.1;",
             "        proxy_set_header Connection \"\";",
-            "        proxy_next_upstream error timeout non_idempotent;",
+            "        # A POST is retried on another node only if it never reached the first (no double publish).",
+            "        proxy_next_upstream error timeout;",
             "    }",
             "}",
         ]
