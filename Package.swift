@@ -109,8 +109,11 @@ let package = Package(
             dependencies: [
                 "herald",
                 "HeraldCore",
+                "HeraldRedis",
+                "HeraldPublisher",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift6
         ),

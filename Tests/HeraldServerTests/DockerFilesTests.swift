@@ -55,7 +55,8 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(source).path), "\(source)")
         }
         let compose = try Self.read("docker/docker-compose.yml")
-        let ports = Self.composeValues("HERALD_PORT", in: compose) + Self.composeValues("HERALD_ADMIN_PORT", in: compose)
+        let ports =
+            Self.composeValues("HERALD_PORT", in: compose) + Self.composeValues("HERALD_ADMIN_PORT", in: compose)
         #expect(dockerfile.contains("EXPOSE " + ports.joined(separator: " ")))
         #expect(dockerfile.contains("libhiredis-dev") && dockerfile.contains("libhiredis0.14"))
         #expect(dockerfile.contains("--product herald"))
