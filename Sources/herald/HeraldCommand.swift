@@ -6,7 +6,9 @@ struct HeraldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "A horizontally sharded HTTP push server, compatible with nginx-push-stream-module.",
-        subcommands: [ServeCommand.self, PublishCommand.self, RingCommand.self, NginxConfCommand.self, RedisScriptsCommand.self]
+        subcommands: [
+            ServeCommand.self, PublishCommand.self, RingCommand.self, NginxConfCommand.self, RedisScriptsCommand.self,
+        ]
     )
 
     /// Options left off the command line are read from `HERALD_<OPTION>` environment variables.

@@ -3,6 +3,8 @@ import Foundation
 import HeraldCore
 import HeraldServer
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// `herald serve`: run one edge node.
@@ -194,9 +196,15 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "herald")
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let node: HeraldNode
         do {
-            node = try HeraldNode(settings: settings, logger: logger)
+            node = try HeraldNode(settings: settings, logger: logger) {
+                var text: [UInt8] = []
+                metrics.emit(into: &text)
+                return String(decoding: text, as: UTF8.self)
+            }
         } catch {
             FileHandle.standardError.write(Data("herald: \(error)\n".utf8))
             throw ExitCode.failure

@@ -28,6 +28,7 @@ import Testing
         ("/channels-stats", Route.stats),
         ("/healthz", Route.health),
         ("/cluster", Route.cluster),
+        ("/metrics", Route.metrics),
         ("/sub/a", Route.notFound),
     ])
     func adminListener(path: String, expected: Route) {

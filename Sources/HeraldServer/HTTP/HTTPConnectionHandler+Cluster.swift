@@ -31,6 +31,21 @@ extension HTTPConnectionHandler {
         respond(head: head, status: .ok, headers: headers, body: &buffer)
     }
 
+    /// `/metrics`: Prometheus text exposition, when the process set metrics up.
+    func handleMetrics(_ request: HTTPRequest) {
+        guard let exposition = node.metricsExposition else {
+            return respond(head: request.head, status: .notFound)
+        }
+        let metrics = node.metrics
+        metrics.subscriberConnections.record(node.registry.connectionCount)
+        metrics.hostedChannels.record(node.registry.localSubscriberCounts().count)
+        metrics.engineReady.record(node.engine.isReady ? 1 : 0)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+        var body = ByteBuffer(string: exposition())
+        respond(head: request.head, status: .ok, headers: headers, body: &body)
+    }
+
     private static func rounded(_ value: Double) -> String {
         String(Double((value * 10_000).rounded()) / 10_000)
     }

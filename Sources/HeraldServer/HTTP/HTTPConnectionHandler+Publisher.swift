@@ -63,6 +63,10 @@ extension HTTPConnectionHandler {
                 store: settings.storeMessages)
             node.engine.publish(publish, on: context!.eventLoop).hop(to: context!.eventLoop)
                 .assumeIsolated().whenComplete { [self] result in
+                    switch result {
+                    case .success: node.metrics.publishes.increment()
+                    case .failure: node.metrics.failedPublishes.increment()
+                    }
                     guard context != nil else { return }  // the publisher left; the message is published
                     switch result {
                     case .success:

@@ -32,6 +32,7 @@ extension HTTPConnectionHandler {
             byArgument: forceArguments || settings.messagesControlByArgument)
         let subscriptions = selections.map { ChannelSubscription(channel: $0.channel, resume: resume.point(for: $0)) }
         if let first = selections.first { node.cluster.subscriberArrived(firstChannel: first.channel) }
+        node.metrics.subscribed(mode)
 
         if mode == .webSocket {
             return upgradeToWebSocket(head: head, headers: headers, selections: selections, channels: subscriptions)

@@ -132,6 +132,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             handleHealth(request)
         case .cluster:
             handleCluster(request)
+        case .metrics:
+            handleMetrics(request)
         case .notFound:
             respond(head: request.head, status: .notFound)
         }

@@ -13,6 +13,7 @@ enum Route: Equatable {
     case stats
     case health
     case cluster
+    case metrics
     case notFound
 
     /// The location layout of push-stream's example configuration.
@@ -32,6 +33,7 @@ enum Route: Equatable {
             case "/channels-stats": return .stats
             case "/healthz": return .health
             case "/cluster": return .cluster
+            case "/metrics": return .metrics
             default: return .notFound
             }
         case .public:

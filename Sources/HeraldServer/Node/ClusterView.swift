@@ -15,13 +15,16 @@ final class ClusterView: Sendable {
     private let state = NIOLockedValueBox(State())
     private let misrouted = NIOLockedValueBox(0)
     let selfAdvertise: String
+    private let metrics: NodeMetrics
 
-    init(selfAdvertise: String) {
+    init(selfAdvertise: String, metrics: NodeMetrics) {
         self.selfAdvertise = selfAdvertise
+        self.metrics = metrics
     }
 
     func update(_ members: [ClusterMember]) {
         let sorted = members.sorted { $0.id < $1.id }
+        metrics.clusterMembers.record(sorted.count)
         state.withLockedValue { state in
             guard state.members != sorted else { return }
             state.members = sorted
@@ -40,6 +43,7 @@ final class ClusterView: Sendable {
     func subscriberArrived(firstChannel channel: String) {
         guard let owner = owner(of: channel), owner != selfAdvertise else { return }
         misrouted.withLockedValue { $0 += 1 }
+        metrics.misroutedSubscribers.increment()
     }
 
     var misroutedSubscribers: Int { misrouted.withLockedValue { $0 } }

@@ -24,7 +24,11 @@ public final class HeraldNode: Service {
     /// - Parameters:
     ///   - engine: Where messages live; when nil, Redis if `settings.redis` is set, else in memory.
     /// - Throws: `RedisError` for an invalid `settings.redis` URL.
-    public init(settings: NodeSettings, engine: (any MessageEngine)? = nil, logger: Logger) throws {
+    ///   - metricsExposition: Renders the metrics registry for `/metrics`; without it `/metrics` is 404.
+    public init(
+        settings: NodeSettings, engine: (any MessageEngine)? = nil, logger: Logger,
+        metricsExposition: (@Sendable () -> String)? = nil
+    ) throws {
         self.settings = settings
         self.logger = logger
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
@@ -46,7 +50,9 @@ public final class HeraldNode: Service {
         }
         let registry = SubscriberRegistry(group: group, engine: chosen, settings: settings)
         chosen.attach(registry)
-        self.context = NodeContext(settings: settings, engine: chosen, registry: registry, logger: logger)
+        self.context = NodeContext(
+            settings: settings, engine: chosen, registry: registry, logger: logger,
+            metricsExposition: metricsExposition)
     }
 
     /// The addresses the listeners are bound to, once running (port 0 becomes a real port).
@@ -100,7 +106,8 @@ public final class HeraldNode: Service {
     /// Ends every subscriber with its footer or close frame, lets answers in flight finish,
     /// then closes what remains once the grace period is over.
     private func drain() async {
-        let period = TimeAmount.milliseconds(min(settings.drainPeriod.milliseconds, settings.shutdownGrace.milliseconds * 8 / 10))
+        let period = TimeAmount.milliseconds(
+            min(settings.drainPeriod.milliseconds, settings.shutdownGrace.milliseconds * 8 / 10))
         try? await context.registry.forEachShard { shard, loop in shard.drain(over: period, on: loop) }.get()
         for channel in connections.all { channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent()) }
         let deadline = NIODeadline.now() + .milliseconds(settings.shutdownGrace.milliseconds)

@@ -18,16 +18,23 @@ public final class NodeContext: Sendable {
     let startedAt: Int64
     let logger: Logger
     let cluster: ClusterView
+    let metrics = NodeMetrics()
+    /// Renders the metrics registry for `/metrics` (set by the process that bootstrapped metrics).
+    let metricsExposition: (@Sendable () -> String)?
     private let draining = NIOLockedValueBox(false)
 
-    init(settings: NodeSettings, engine: any MessageEngine, registry: SubscriberRegistry, logger: Logger) {
+    init(
+        settings: NodeSettings, engine: any MessageEngine, registry: SubscriberRegistry, logger: Logger,
+        metricsExposition: (@Sendable () -> String)? = nil
+    ) {
+        self.metricsExposition = metricsExposition
         self.settings = settings
         self.engine = engine
         self.registry = registry
         self.hostname = Hostname.current
         self.startedAt = UnixClock.now()
         self.logger = logger
-        self.cluster = ClusterView(selfAdvertise: settings.advertisedAddress)
+        self.cluster = ClusterView(selfAdvertise: settings.advertisedAddress, metrics: metrics)
     }
 
     /// Seconds since the node started.
