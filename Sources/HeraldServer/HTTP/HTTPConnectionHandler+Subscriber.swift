@@ -91,7 +91,11 @@ extension HTTPConnectionHandler {
                     throw ProtocolError.subscribersLimitExceeded
                 }
             }
-        }.flatMap { engine.create(channels, on: loop).hop(to: loop) }
+            return zip(channels, records).filter { $0.1 == nil }.map(\.0)
+        }.flatMap { missing in
+            // Only channels that do not exist yet are created (and counted against the limits).
+            missing.isEmpty ? loop.makeSucceededVoidFuture() : engine.create(missing, on: loop).hop(to: loop)
+        }
     }
 
     static func uniqueSelections(_ selections: [ChannelSelection]) -> [ChannelSelection] {
