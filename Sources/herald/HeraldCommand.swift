@@ -7,7 +7,8 @@ struct HeraldCommand: AsyncParsableCommand {
         commandName: "herald",
         abstract: "A horizontally sharded HTTP push server, compatible with nginx-push-stream-module.",
         subcommands: [
-            ServeCommand.self, PublishCommand.self, RingCommand.self, NginxConfCommand.self, RedisScriptsCommand.self,
+            ServeCommand.self, PublishCommand.self, BenchCommand.self, RingCommand.self, NginxConfCommand.self,
+            RedisScriptsCommand.self,
         ]
     )
 

@@ -1,0 +1,89 @@
+import Foundation
+import Histogram
+
+/// Percentiles of a latency histogram (recorded in nanoseconds), in microseconds.
+struct LatencyFigures: Codable, Sendable {
+    var p50: Double
+    var p99: Double
+    var p999: Double
+    var max: Double
+    var count: UInt64
+
+    init(_ histogram: Histogram<UInt64>) {
+        p50 = Double(histogram.valueAtPercentile(50)) / 1000
+        p99 = Double(histogram.valueAtPercentile(99)) / 1000
+        p999 = Double(histogram.valueAtPercentile(99.9)) / 1000
+        max = Double(histogram.max) / 1000
+        count = histogram.totalCount
+    }
+}
+
+/// A bench run's figures, printed for people and written as JSON for scripts.
+struct BenchResult: Codable, Sendable {
+    var command: String
+    var subscribers = 0
+    var messages = 0
+    var expectedDeliveries = 0
+    var deliveries = 0
+    var duplicates = 0
+    var gaps = 0
+    var completeSubscribers = 0
+    var failedPublishes = 0
+    var seconds = 0.0
+    var deliveriesPerSecond = 0.0
+    var publishesPerSecond = 0.0
+    var latencyMicroseconds: LatencyFigures?
+    var publishLatencyMicroseconds: LatencyFigures?
+    var serverCPUSeconds: Double?
+    var serverCPUMicrosecondsPerDelivery: Double?
+    var serverRSSBytes: Int?
+    var rssPerIdleSubscriberBytes: Double?
+
+    init(command: String) {
+        self.command = command
+    }
+
+    /// Every subscriber got every message of its channel exactly once, in order.
+    var isComplete: Bool {
+        deliveries == expectedDeliveries && duplicates == 0 && gaps == 0 && failedPublishes == 0
+    }
+
+    var text: String {
+        var lines: [String] = []
+        if messages > 0 {
+            lines.append(
+                "deliveries: \(deliveries)/\(expectedDeliveries) in \(String(format: "%.2f", seconds)) s = "
+                    + "\(Int(deliveriesPerSecond))/s; complete: \(isComplete ? "yes" : "NO") "
+                    + "(duplicates \(duplicates), out of order/gaps \(gaps), failed publishes \(failedPublishes))")
+            if let l = latencyMicroseconds {
+                lines.append(
+                    "latency publish→receive µs: p50 \(Self.f(l.p50)) p99 \(Self.f(l.p99)) p999 \(Self.f(l.p999)) "
+                        + "max \(Self.f(l.max))")
+            }
+            if let l = publishLatencyMicroseconds {
+                lines.append(
+                    "publish: \(Int(publishesPerSecond)) req/s; request latency µs: p50 \(Self.f(l.p50)) "
+                        + "p99 \(Self.f(l.p99))")
+            }
+        }
+        if let cpu = serverCPUMicrosecondsPerDelivery {
+            lines.append(
+                "server CPU: \(String(format: "%.3f", serverCPUSeconds ?? 0)) s = \(String(format: "%.3f", cpu)) µs "
+                    + "per delivery (\(String(format: "%.3f", cpu / 10)) s per 100k)")
+        }
+        if let rss = rssPerIdleSubscriberBytes {
+            lines.append(
+                "server RSS: \((serverRSSBytes ?? 0) / 1024) KiB; per idle subscriber: \(String(format: "%.0f", rss)) B"
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    private static func f(_ value: Double) -> String { String(format: "%.0f", value) }
+}

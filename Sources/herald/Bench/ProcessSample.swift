@@ -1,0 +1,29 @@
+import Foundation
+
+/// CPU time and resident memory of server processes, from /proc.
+struct ProcessSample: Sendable {
+    /// User + system CPU seconds.
+    var cpuSeconds: Double
+    /// Resident set size in bytes.
+    var rssBytes: Int
+
+    static func read(_ pids: [Int32]) -> ProcessSample? {
+        guard !pids.isEmpty else { return nil }
+        var total = ProcessSample(cpuSeconds: 0, rssBytes: 0)
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        for pid in pids {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+            total.cpuSeconds += (user + system) / ticks
+            for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+                total.rssBytes += (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+            }
+        }
+        return total
+    }
+}
