@@ -34,7 +34,15 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
     }
 
     func attach(_ sink: any MessageSink) { memory.attach(sink) }
-    func publish(_ r: PublishRequest, on l: any EventLoop) -> EventLoopFuture<[Message]> { memory.publish(r, on: l) }
+    /// Publishes complete on a later turn of the loop, as a Redis round trip would.
+    var deferPublishes = false
+
+    func publish(_ r: PublishRequest, on l: any EventLoop) -> EventLoopFuture<[Message]> {
+        guard deferPublishes else { return memory.publish(r, on: l) }
+        let promise = l.makePromise(of: [Message].self)
+        l.execute { promise.completeWith(self.memory.publish(r, on: l)) }
+        return promise.futureResult
+    }
     func delete(_ c: [String], notice: [UInt8], on l: any EventLoop) -> EventLoopFuture<[String]> {
         memory.delete(c, notice: notice, on: l)
     }

@@ -1,5 +1,8 @@
+import Foundation
 import HeraldCore
+import Logging
 import NIOCore
+import NIOEmbedded
 import Testing
 
 @testable import HeraldServer
@@ -144,5 +147,27 @@ import Testing
         let stream = try subscriber.receivedText()
         #expect(stream.contains("<script>p(-2,'gone','Channel deleted','',"))
         #expect(stream.hasSuffix("</body></html>\r\n0\r\n\r\n"))
+    }
+}
+
+@Suite struct PipeliningTests {
+    @Test func pipelinedPublishesAreAllAnsweredInOrderWhenTheEngineAnswersLater() throws {
+        let loop = EmbeddedEventLoop()
+        let settings = NodeSettings()
+        let engine = GatedEngine(loop: loop, settings: settings)
+        engine.deferPublishes = true
+        let registry = SubscriberRegistry(group: loop, engine: engine, settings: settings)
+        engine.attach(registry)
+        let context = NodeContext(settings: settings, engine: engine, registry: registry, logger: Logger(label: "t"))
+        let channel = EmbeddedChannel(loop: loop)
+        try HeraldNode.configureHTTP(channel.pipeline.syncOperations, context: context, role: .admin)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let admin = EmbeddedConnection(channel: channel, loop: loop)
+        var requests = ""
+        for i in 1...5 { requests += "POST /pub?id=p HTTP/1.1\r\nContent-Length: 2\r\n\r\nm\(i)" }
+        try admin.send(requests)
+        let answers = try admin.receivedText().components(separatedBy: "HTTP/1.1 200 OK").dropFirst()
+        #expect(answers.count == 5)
+        #expect(answers.enumerated().allSatisfy { $1.contains("\"published_messages\": \($0 + 1),") })
     }
 }

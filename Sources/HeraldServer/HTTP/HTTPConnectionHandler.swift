@@ -175,14 +175,19 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         headers.replaceOrAdd(name: ResponseHeaders.node, value: node.settings.identity)
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        // The state changes before the end is written: writing it lets the pipelining handler
+        // pass on a request the client already sent, which must find this handler idle.
+        if keepAlive {
+            if case .discarding = state {} else { state = .idle }
+        } else {
+            state = .discarding
+        }
         let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let done = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if keepAlive {
-            if case .discarding = state {} else { state = .idle }
-        } else {
+        if !keepAlive {
             done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
