@@ -1,0 +1,198 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `redis-server` child process on a free loopback port, for one test.
+///
+/// Started with ``start(persistent:)``, which waits until Redis answers `PING`; stopped by pid
+/// (SIGTERM, then SIGKILL after 5 s) by ``stop()`` or on deinit. ``terminate()`` and
+/// ``restart()`` stop and start it again on the same port and directory, so with `persistent`
+/// (`--appendonly yes --appendfsync always`) its data survives.
+final class RedisServerProcess: @unchecked Sendable {
+    let port: UInt16
+    let persistent: Bool
+    let directory: URL
+    private let lock = NSLock()
+    private var process: Process
+    private var stopped = false
+
+    private init(port: UInt16, persistent: Bool, directory: URL, process: Process) {
+        self.port = port
+        self.persistent = persistent
+        self.directory = directory
+        self.process = process
+    }
+
+    deinit { stop() }
+
+    /// The `redis-server` executable: `HERALD_E2E_REDIS_SERVER`, else the first one on `PATH`.
+    static var executablePath: String? {
+        if let override = ProcessInfo.processInfo.environment["HERALD_E2E_REDIS_SERVER"], !override.isEmpty {
+            return override
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
+            let candidate = "\(directory)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Whether the Redis tests can run here.
+    static var isAvailable: Bool { executablePath != nil }
+
+    /// `redis://127.0.0.1:<port>`, as Herald's `--redis` takes it.
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    var pid: Int32 { lock.withLock { process.processIdentifier } }
+
+    var isRunning: Bool { lock.withLock { process.isRunning } }
+
+    /// Starts Redis on a free port (retrying on another port if it was taken) and waits for `PING`.
+    static func start(persistent: Bool = false) async throws -> RedisServerProcess {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let port = try FreePort.pick()
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("herald-e2e-redis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let process = try launch(port: port, persistent: persistent, directory: directory)
+            let server = RedisServerProcess(port: port, persistent: persistent, directory: directory, process: process)
+            do {
+                try await server.waitUntilReady()
+                return server
+            } catch {
+                lastError = error
+                let log = server.log
+                server.stop()
+                if !log.contains("Address already in use") { throw error }
+            }
+        }
+        throw lastError ?? HarnessError("redis-server did not start")
+    }
+
+    private static func launch(port: UInt16, persistent: Bool, directory: URL) throws -> Process {
+        guard let executable = executablePath else { throw HarnessError("redis-server not found") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory.path]
+        arguments += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        process.arguments = arguments
+        let logURL = directory.appendingPathComponent("redis.log")
+        if !FileManager.default.fileExists(atPath: logURL.path) {
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: logURL)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try runWithTerminationSignals(process)
+        return process
+    }
+
+    /// Starts `process` from a thread of its own that lets SIGTERM and SIGINT through. A child
+    /// inherits the blocked-signal mask of the thread that spawns it, and the threads of Swift's
+    /// concurrency pool block nearly every signal: spawned from one of them, Redis (which does not
+    /// unblock them) would never see SIGTERM.
+    private static func runWithTerminationSignals(_ process: Process) throws {
+        let done = DispatchSemaphore(value: 0)
+        let result = LockedResult()
+        let thread = Thread {
+            var unblocked = sigset_t()
+            sigemptyset(&unblocked)
+            sigaddset(&unblocked, SIGTERM)
+            sigaddset(&unblocked, SIGINT)
+            pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
+            result.set(Result { try process.run() })
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        try result.get()
+    }
+
+    private final class LockedResult: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<Void, any Error> = .success(())
+        func set(_ value: Result<Void, any Error>) { lock.withLock { result = value } }
+        func get() throws { try lock.withLock { result }.get() }
+    }
+
+    /// What Redis logged, for failure messages.
+    var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Polls `PING` every 20 ms until Redis answers `PONG`; gives up after `timeout`.
+    func waitUntilReady(timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard isRunning else { throw HarnessError("redis-server exited before it was ready:\n\(log)") }
+            let port = self.port
+            let ready = try await Blocking.run { () -> Bool in
+                guard let client = try? RedisTestClient(port: port, timeout: .seconds(1)) else { return false }
+                defer { client.close() }
+                return (try? client.command(["PING"]))?.string == "PONG"
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("redis-server not ready on port \(port) after \(timeout):\n\(log)")
+    }
+
+    /// Sends `signal` to the process (SIGSTOP / SIGCONT to freeze and thaw it).
+    func signal(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Stops Redis (SIGTERM, SIGKILL after 5 s) and waits until it has exited; keeps its directory.
+    func terminate() async throws {
+        let process = lock.withLock { self.process }
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
+        let exited = try await Blocking.run { () -> Bool in
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
+            if process.isRunning { kill(pid, SIGKILL) }
+            let hardDeadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < hardDeadline { usleep(5_000) }
+            return !process.isRunning
+        }
+        guard exited else { throw HarnessError("redis-server (pid \(pid)) did not exit") }
+    }
+
+    /// Starts Redis again on the same port and directory (after ``terminate()``) and waits for it.
+    func restart() async throws {
+        try await terminate()
+        let process = try Self.launch(port: port, persistent: persistent, directory: directory)
+        lock.withLock { self.process = process }
+        try await waitUntilReady()
+    }
+
+    /// Stops the process without blocking the caller: SIGTERM now, SIGKILL from a background
+    /// thread if it is still running after 5 s, then its directory is removed. Idempotent.
+    func stop() {
+        let (already, process) = lock.withLock { () -> (Bool, Process) in
+            defer { stopped = true }
+            return (stopped, self.process)
+        }
+        guard !already else { return }
+        let directory = self.directory
+        if process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        let cleanup = Thread {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(at: directory)
+        }
+        cleanup.start()
+    }
+}

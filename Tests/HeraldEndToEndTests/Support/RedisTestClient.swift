@@ -1,0 +1,98 @@
+/// A reply of the RESP2 protocol.
+indirect enum RESPReply: Sendable, Equatable, CustomStringConvertible {
+    case simple(String)
+    case error(String)
+    case integer(Int)
+    case bulk([UInt8]?)
+    case array([RESPReply]?)
+
+    /// The text of a simple string or bulk string.
+    var string: String? {
+        switch self {
+        case .simple(let text): text
+        case .bulk(let bytes?): String(decoding: bytes, as: UTF8.self)
+        default: nil
+        }
+    }
+
+    var integer: Int? {
+        if case .integer(let value) = self { return value }
+        return string.flatMap { Int($0) }
+    }
+
+    var array: [RESPReply]? {
+        if case .array(let items?) = self { return items }
+        return nil
+    }
+
+    var description: String {
+        switch self {
+        case .simple(let text): "+\(text)"
+        case .error(let text): "-\(text)"
+        case .integer(let value): ":\(value)"
+        case .bulk(let bytes): bytes.map { String(decoding: $0, as: UTF8.self).debugDescription } ?? "(nil)"
+        case .array(let items): items.map { "[\($0.map(\.description).joined(separator: ", "))]" } ?? "(nil array)"
+        }
+    }
+}
+
+/// A RESP client on one blocking socket, independent of Herald's own Redis code: the tests use it
+/// to look into Redis and to break things (`CLIENT KILL`, `DEBUG`). Every read has a deadline.
+final class RedisTestClient: @unchecked Sendable {
+    let connection: BufferedConnection
+    let timeout: Duration
+
+    init(port: UInt16, timeout: Duration = .seconds(5)) throws {
+        connection = BufferedConnection(socket: try TCPSocket(port: port))
+        self.timeout = timeout
+    }
+
+    /// Sends one command and reads its reply.
+    func command(_ arguments: [String]) throws -> RESPReply {
+        var bytes = Array("*\(arguments.count)\r\n".utf8)
+        for argument in arguments {
+            let utf8 = Array(argument.utf8)
+            bytes += Array("$\(utf8.count)\r\n".utf8) + utf8 + [13, 10]
+        }
+        try connection.socket.send(bytes)
+        return try readReply(deadline: .after(timeout))
+    }
+
+    private func readReply(deadline: Deadline) throws -> RESPReply {
+        let line = try connection.readLine(deadline: deadline, what: "RESP reply")
+        guard let kind = line.first else { throw HarnessError("empty RESP line") }
+        let rest = String(line.dropFirst())
+        switch kind {
+        case "+": return .simple(rest)
+        case "-": return .error(rest)
+        case ":":
+            guard let value = Int(rest) else { throw HarnessError("bad RESP integer \(rest)") }
+            return .integer(value)
+        case "$":
+            guard let length = Int(rest) else { throw HarnessError("bad RESP length \(rest)") }
+            if length < 0 { return .bulk(nil) }
+            let payload = try connection.readExact(length + 2, deadline: deadline, what: "RESP bulk")
+            return .bulk(Array(payload.prefix(length)))
+        case "*":
+            guard let count = Int(rest) else { throw HarnessError("bad RESP count \(rest)") }
+            if count < 0 { return .array(nil) }
+            return .array(try (0..<count).map { _ in try readReply(deadline: deadline) })
+        default:
+            throw HarnessError("unexpected RESP line \(line.debugDescription)")
+        }
+    }
+
+    func close() { connection.socket.close() }
+}
+
+extension RedisServerProcess {
+    /// One command on a fresh connection, off the cooperative pool.
+    func command(_ arguments: String...) async throws -> RESPReply {
+        let port = self.port
+        return try await Blocking.run {
+            let client = try RedisTestClient(port: port)
+            defer { client.close() }
+            return try client.command(arguments)
+        }
+    }
+}
