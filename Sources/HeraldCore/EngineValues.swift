@@ -22,11 +22,15 @@ public struct ChannelBacklog: Sendable {
     public var lastID: Int64
     /// Whether the channel exists at all.
     public var exists: Bool
+    /// Names this incarnation of the channel: it changes when the channel is created anew (after a
+    /// delete, or a Redis that lost its data), so ids that restarted can be told apart.
+    public var epoch: String?
 
-    public init(messages: [Message], lastID: Int64, exists: Bool) {
+    public init(messages: [Message], lastID: Int64, exists: Bool, epoch: String? = nil) {
         self.messages = messages
         self.lastID = lastID
         self.exists = exists
+        self.epoch = epoch
     }
 
     public static let missing = ChannelBacklog(messages: [], lastID: 0, exists: false)

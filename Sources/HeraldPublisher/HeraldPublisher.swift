@@ -144,12 +144,22 @@ public final class HeraldPublisher: Sendable {
             Self.readScript, keys: [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))],
             arguments: [RedisArgument(Int(settings.messageTTL))]
         ).flatMapThrowing { reply in
-            guard let items = reply.array, let last = items.first?.bytes else {
+            guard let items = reply.array, items.count >= 2, let last = items[0].bytes, let epoch = items[1].string
+            else {
                 throw RedisError.protocolViolation("read script answered \(reply)")
             }
-            let messages = items.dropFirst().compactMap { $0.bytes.flatMap(Envelope.decode) }
+            let messages = items.dropFirst(2).compactMap { $0.bytes.flatMap(Envelope.decode) }
             let lastID = Int64(String(decoding: last, as: UTF8.self)) ?? 0
-            return ChannelBacklog(messages: messages, lastID: lastID, exists: !last.isEmpty)
+            return ChannelBacklog(
+                messages: messages, lastID: lastID, exists: !last.isEmpty, epoch: epoch.isEmpty ? nil : epoch)
+        }
+    }
+
+    /// A channel's last id and epoch (nil, nil when it does not exist), without its messages.
+    public func head(_ channel: String) -> EventLoopFuture<(lastID: Int64?, epoch: String?)> {
+        redis.send(["HMGET", RedisArgument(settings.keys.meta(channel)), "last_id", "epoch"]).map { reply in
+            let fields = reply.array ?? []
+            return (fields.first?.string.flatMap { Int64($0) }, fields.count > 1 ? fields[1].string : nil)
         }
     }
 

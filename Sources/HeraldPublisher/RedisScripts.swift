@@ -6,8 +6,12 @@ public enum RedisScripts {
     /// KEYS: meta, log, channels, stats. ARGV: channel, text, event id, event type, store (1|0),
     /// max stored, message ttl (s), channel retention (s), pub/sub channel. Returns `{id, time, tag}`.
     public static let publish = #"""
-        local now = tonumber(redis.call('TIME')[1])
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1])
         local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag')
+        if meta[1] == false then
+          redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
+        end
         local id = tonumber(meta[1] or '0') + 1
         local tag = 1
         if tonumber(meta[2] or '-1') == now then tag = tonumber(meta[3] or '0') + 1 end
@@ -38,13 +42,13 @@ public enum RedisScripts {
 
     /// A channel's last id and its unexpired stored messages, read together.
     ///
-    /// KEYS: meta, log. ARGV: message ttl (s). Returns `{last_id or "", envelope…}`.
+    /// KEYS: meta, log. ARGV: message ttl (s). Returns `{last_id or "", epoch or "", envelope…}`.
     public static let read = #"""
         local now = tonumber(redis.call('TIME')[1])
-        local last = redis.call('HGET', KEYS[1], 'last_id') or ''
+        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'epoch')
         local entries = redis.call('LRANGE', KEYS[2], 0, -1)
         local cutoff = now - tonumber(ARGV[1])
-        local result = {last}
+        local result = {meta[1] or '', meta[2] or ''}
         for _, entry in ipairs(entries) do
           local t = tonumber(string.match(entry, '^1 %-?%d+ (%d+)'))
           if t ~= nil and t > cutoff then result[#result + 1] = entry end
@@ -69,6 +73,10 @@ public enum RedisScripts {
     /// KEYS: meta, channels, stats. ARGV: channel, channel retention (s). Returns 1 if it was created.
     public static let create = #"""
         local created = redis.call('HSETNX', KEYS[1], 'last_id', 0)
+        if created == 1 then
+          local clock = redis.call('TIME')
+          redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
+        end
         redis.call('EXPIRE', KEYS[1], ARGV[2])
         if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
           redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], 'channel_seq', 1), ARGV[1])

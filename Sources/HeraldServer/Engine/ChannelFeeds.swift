@@ -16,6 +16,8 @@ final class ChannelFeeds: Sendable {
         /// Hosts minus releases: the channel is subscribed while this is positive.
         var hosts = 0
         var lastDelivered: Int64?
+        /// The channel's incarnation when last read; a different one means its ids restarted.
+        var epoch: String?
         var repairing = false
         var held: [Message] = []
     }
@@ -53,6 +55,17 @@ final class ChannelFeeds: Sendable {
         }
     }
 
+    /// Sets where a newly hosted channel stands, so a message lost before its first live one is
+    /// still noticed and repaired. On the loop.
+    func seed(_ channel: String, lastID: Int64?, epoch: String?) {
+        state.withValue { feeds in
+            guard var feed = feeds[channel] else { return }
+            if feed.lastDelivered == nil { feed.lastDelivered = lastID ?? 0 }
+            if feed.epoch == nil { feed.epoch = epoch }
+            feeds[channel] = feed
+        }
+    }
+
     // MARK: Receiving
 
     /// A pub/sub message. On the loop, in Redis's order.
@@ -72,6 +85,7 @@ final class ChannelFeeds: Sendable {
             defer { feeds[channel] = feed }
             if message.id == Message.channelDeletedID {
                 feed.lastDelivered = nil  // ids restart when the channel is re-created
+                feed.epoch = nil
                 return .deleted
             }
             if feed.repairing {
@@ -121,15 +135,20 @@ final class ChannelFeeds: Sendable {
     /// Delivers what the backlog has after `last`, then the messages held meanwhile. A failed
     /// read is tried again (Redis may still be coming back) for as long as the channel is hosted.
     private func repair(_ channel: String, after last: Int64, attempt: Int = 0) {
+        let knownEpoch = state.withValue { $0[channel]?.epoch }
         publisher.backlog(channel).hop(to: loop).whenComplete { [self] result in
             var stored: [Message] = []
             var base = last
+            var epoch = knownEpoch
             switch result {
             case .success(let backlog):
                 stored = backlog.messages
-                // Fewer ids than already delivered: Redis lost the channel (a restart without
-                // persistence). Its ids start again; so do the subscribers'.
-                if backlog.lastID < last { base = 0 }
+                epoch = backlog.epoch
+                // Another incarnation, or fewer ids than already delivered: Redis lost the channel (a
+                // restart without persistence) or it was re-created. Its ids start again; so do the
+                // subscribers'.
+                let reincarnated = knownEpoch != nil && backlog.epoch != nil && knownEpoch != backlog.epoch
+                if backlog.lastID < last || reincarnated { base = 0 }
             case .failure(let error):
                 let hosted = state.withValue { $0[channel].map { $0.hosts > 0 } ?? false }
                 if hosted {
@@ -165,7 +184,10 @@ final class ChannelFeeds: Sendable {
                 delivered = message.id
             }
             state.withValue { feeds in
-                if feeds[channel] != nil { feeds[channel]!.lastDelivered = delivered }
+                if feeds[channel] != nil {
+                    feeds[channel]!.lastDelivered = delivered
+                    feeds[channel]!.epoch = epoch
+                }
             }
         }
     }

@@ -47,6 +47,8 @@ public final class RedisEngine: MessageEngine {
     private let reported = NIOLockedValueBox<[String: Int]>([:])
     private let timer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let heartbeats = NIOLockedValueBox(0)
+    /// Set when Redis did not know this node (it lost its data): the next beat writes every count.
+    private let rewriteCounts = NIOLockedValueBox(false)
     /// Set once the node has left the membership: heartbeats stop re-registering it.
     private let left = NIOLockedValueBox(false)
     private let logger: Logger
@@ -174,8 +176,16 @@ public final class RedisEngine: MessageEngine {
         let feeds = self.feeds
         let subscriber = self.subscriber
         let name = keys.pubsub(channel)
+        let publisher = self.publisher
         let subscribed = feeds.loop.flatSubmit {
-            feeds.count(channel, by: 1) ? subscriber.subscribe([name]) : feeds.loop.makeSucceededVoidFuture()
+            guard feeds.count(channel, by: 1) else { return feeds.loop.makeSucceededVoidFuture() }
+            // Once live, note where the channel stands: a message lost before the first live one
+            // (a reconnect on a quiet channel) is then noticed and repaired.
+            return subscriber.subscribe([name]).flatMap {
+                publisher.head(channel).hop(to: feeds.loop).map { head in
+                    feeds.seed(channel, lastID: head.lastID, epoch: head.epoch)
+                }
+            }
         }
         return unavailable(subscribed, on: loop)
     }
@@ -270,7 +280,8 @@ public final class RedisEngine: MessageEngine {
         let round = heartbeats.withLockedValue {
             $0 += 1; return $0
         }
-        let previous = round % 30 == 0 ? [:] : reported.withLockedValue { $0 }
+        let previous = reported.withLockedValue { $0 }
+        let rewrite = round % 30 == 0 || rewriteCounts.withLockedValue { $0 }
         let node = RedisArgument(configuration.nodeID)
         let now = Int(UnixClock.milliseconds())
         let expiry = now + Int(configuration.heartbeatTTL.nanoseconds / 1_000_000)
@@ -283,15 +294,19 @@ public final class RedisEngine: MessageEngine {
             ])
             commands.append(["PEXPIRE", RedisArgument(keys.node(configuration.nodeID)), RedisArgument(expiry - now)])
         }
-        for (channel, count) in counts where previous[channel] != count {
+        for (channel, count) in counts where rewrite || previous[channel] != count {
             commands.append(["HSET", RedisArgument(keys.subscribers(channel)), node, RedisArgument(count)])
             commands.append(["EXPIRE", RedisArgument(keys.subscribers(channel)), 300])
         }
         for channel in previous.keys where counts[channel] == nil {
             commands.append(["HDEL", RedisArgument(keys.subscribers(channel)), node])
         }
-        client.send(batch: commands).whenSuccess { [reported] _ in
+        let rejoined = !left.withLockedValue { $0 }
+        client.send(batch: commands).whenSuccess { [reported, rewriteCounts] replies in
+            // ZADD answering 1 means this node was not registered: Redis lost its data (or this
+            // is the first beat). Write every count again on the next beat.
             reported.withLockedValue { $0 = counts }
+            rewriteCounts.withLockedValue { $0 = rejoined && replies.first?.int == 1 }
         }
     }
 }

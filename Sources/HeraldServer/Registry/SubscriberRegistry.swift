@@ -9,6 +9,9 @@ struct ChannelHosting: Sendable {
     /// Subscriber count per transport kind (bit index of ``FrameKinds``).
     var perKind: [Int] = [0, 0, 0, 0]
     var total = 0
+    /// Completes when the engine delivers the channel's messages: every joiner waits for it, not
+    /// only the first (a second subscriber must not read the backlog before the channel is live).
+    var live: EventLoopFuture<Void>?
 
     init(loops: Int) { perLoop = Array(repeating: 0, count: loops) }
 
@@ -66,11 +69,17 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let channels = subscriber.channelNames
         shards[index].value.add(subscriber)
         connections.withLockedValue { $0 += 1 }
-        let newlyHosted: [String] = hosting.withLockedValue { hosting in
-            var newlyHosted: [String] = []
+        var waits: [EventLoopFuture<Void>] = []
+        let newlyHosted: [(String, EventLoopPromise<Void>)] = hosting.withLockedValue { hosting in
+            var newlyHosted: [(String, EventLoopPromise<Void>)] = []
             for channel in channels {
                 var entry = hosting[channel] ?? ChannelHosting(loops: loops.count)
-                if entry.total == 0 { newlyHosted.append(channel) }
+                if entry.total == 0 {
+                    let promise = loop.makePromise(of: Void.self)
+                    entry.live = promise.futureResult
+                    newlyHosted.append((channel, promise))
+                }
+                if let live = entry.live { waits.append(live) }
                 entry.perLoop[index] += 1
                 entry.perKind[kindBit] += 1
                 entry.total += 1
@@ -79,8 +88,9 @@ public final class SubscriberRegistry: MessageSink, Sendable {
             return newlyHosted
         }
         engine.touch(channels)
-        guard !newlyHosted.isEmpty else { return loop.makeSucceededVoidFuture() }
-        return EventLoopFuture.andAllSucceed(newlyHosted.map { engine.host($0, on: loop) }, on: loop)
+        for (channel, promise) in newlyHosted { engine.host(channel, on: loop).cascade(to: promise) }
+        guard !waits.isEmpty else { return loop.makeSucceededVoidFuture() }
+        return EventLoopFuture.andAllSucceed(waits.map { $0.hop(to: loop) }, on: loop)
     }
 
     /// Removes `subscriber` from `channels` (all of its channels when nil). Must run on its loop.
