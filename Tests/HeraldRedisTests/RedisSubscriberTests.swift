@@ -246,8 +246,10 @@ struct RedisSubscriberTests {
     func livenessCheck() async throws {
         try await withRedisServer { server in
             var settings = Self.fast
-            settings.pingInterval = .milliseconds(100)
-            settings.commandTimeout = .seconds(1)
+            // Generous enough that a loaded machine (the whole suite runs in parallel on two cores) does
+            // not take a slow PING answer for a dead Redis after SIGCONT.
+            settings.pingInterval = .milliseconds(200)
+            settings.commandTimeout = .seconds(3)
             let (subscriber, messages) = Self.makeSubscriber(server, settings: settings)
             let disconnects = Recorder<RedisError>()
             let resubscribes = Recorder<Int>()
