@@ -58,10 +58,14 @@ public struct ClusterMember: Sendable, Hashable {
     public var id: String
     /// How nginx's upstream names it (`--advertise`): its point set on the ring.
     public var advertise: String
+    /// Whether its last heartbeat is recent (within two beats): a node that missed them is probably
+    /// gone, and nginx already routes around it, though its registration has not expired yet.
+    public var fresh: Bool
 
-    public init(id: String, advertise: String) {
+    public init(id: String, advertise: String, fresh: Bool = true) {
         self.id = id
         self.advertise = advertise
+        self.fresh = fresh
     }
 }
 

@@ -228,13 +228,22 @@ public final class RedisEngine: MessageEngine {
 
     public func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]> {
         let now = Int(UnixClock.milliseconds())
-        let live = client.send(["ZRANGEBYSCORE", RedisArgument(keys.nodes), RedisArgument(now), "+inf"])
+        // A beat every second renews a TTL of heartbeatTTL: more than two seconds without one is stale.
+        let freshAfter = now + Int(configuration.heartbeatTTL.nanoseconds / 1_000_000) - 2_000
+        let live = client.send(["ZRANGEBYSCORE", RedisArgument(keys.nodes), RedisArgument(now), "+inf", "WITHSCORES"])
         let read = live.flatMap { [client, keys] reply -> EventLoopFuture<[ClusterMember]> in
-            let ids = (reply.array ?? []).compactMap(\.string)
-            guard !ids.isEmpty else { return client.eventLoop.makeSucceededFuture([]) }
-            return client.send(batch: ids.map { ["HGET", RedisArgument(keys.node($0)), "advertise"] }).map { replies in
-                zip(ids, replies).compactMap { id, reply in
-                    reply.string.map { ClusterMember(id: id, advertise: $0) }
+            let fields = reply.array ?? []
+            let pairs = stride(from: 0, to: fields.count - 1, by: 2).compactMap { i -> (String, Bool)? in
+                guard let id = fields[i].string, let expiry = fields[i + 1].string.flatMap(Double.init) else {
+                    return nil
+                }
+                return (id, Int(expiry) > freshAfter)
+            }
+            guard !pairs.isEmpty else { return client.eventLoop.makeSucceededFuture([]) }
+            return client.send(batch: pairs.map { ["HGET", RedisArgument(keys.node($0.0)), "advertise"] }).map {
+                replies in
+                zip(pairs, replies).compactMap { pair, reply in
+                    reply.string.map { ClusterMember(id: pair.0, advertise: $0, fresh: pair.1) }
                 }
             }
         }

@@ -16,7 +16,8 @@ extension HTTPConnectionHandler {
         let shares = cluster.shares
         let members = cluster.members.map { member in
             #"{"id": "\#(JSONEscaping.escaped(member.id))", "advertise": "\#(JSONEscaping.escaped(member.advertise))", "#
-                + #""self": \#(member.id == settings.identity), "ring_share": \#(Self.rounded(shares[member.advertise] ?? 0))}"#
+                + #""self": \#(member.id == settings.identity), "fresh": \#(member.fresh), "#
+                + #""ring_share": \#(Self.rounded(shares[member.advertise] ?? 0))}"#
         }
         let body =
             #"{"node": "\#(JSONEscaping.escaped(settings.identity))", "#

@@ -143,7 +143,12 @@ extension HTTPConnectionHandler {
 
     /// 200 with the messages: header template, messages (JSONP-wrapped with `callback`), footer,
     /// and `Last-Modified`/`Etag` to resume from.
-    func respondMessages(_ messages: [Message], request: HTTPRequest, headers: HTTPHeaders, cursor: ResumeCursor) {
+    /// - Parameter position: time and tag to answer with when no message of the answer has an id
+    ///   (a timeout or a deletion notice): where the client stands.
+    func respondMessages(
+        _ messages: [Message], request: HTTPRequest, headers: HTTPHeaders, cursor: ResumeCursor,
+        position: (time: Int64, tag: Int64)? = nil
+    ) {
         var headers = headers
         let templates = node.settings.templates(for: .longPolling)
         let renderer = node.registry.renderer
@@ -165,8 +170,8 @@ extension HTTPConnectionHandler {
             headers.add(name: "Last-Modified", value: HTTPDate.format(last.time))
             headers.add(name: "Etag", value: etag(tag: last.tag, cursor: cursor))
         } else {
-            headers.add(name: "Last-Modified", value: HTTPDate.format(UnixClock.now()))
-            headers.add(name: "Etag", value: etag(tag: 0, cursor: cursor))
+            headers.add(name: "Last-Modified", value: HTTPDate.format(position?.time ?? UnixClock.now()))
+            headers.add(name: "Etag", value: etag(tag: position?.tag ?? 0, cursor: cursor))
         }
         respond(head: request.head, status: .ok, headers: headers, body: &body)
     }

@@ -60,9 +60,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // A connection that sends no complete request in time is closed; a waiting long-poll is not idle.
-        if event is ShutdownEvent {
+        if let event = event as? ShutdownEvent {
             closing = true
-            if case .idle = state { context.close(promise: nil) }
+            if event == .closeIdle, case .idle = state { context.close(promise: nil) }
             return
         }
         if event is IdleStateHandler.IdleStateEvent {

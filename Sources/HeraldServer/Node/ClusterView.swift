@@ -28,7 +28,9 @@ final class ClusterView: Sendable {
         state.withLockedValue { state in
             guard state.members != sorted else { return }
             state.members = sorted
-            state.ring = HashRing(nodes: sorted.map { HashRing.Node($0.advertise) })
+            // Routing is judged on the members that beat recently, as nginx stops sending to a dead one
+            // at once: a crashed node must not make correctly routed subscribers count as misrouted.
+            state.ring = HashRing(nodes: sorted.filter(\.fresh).map { HashRing.Node($0.advertise) })
         }
     }
 

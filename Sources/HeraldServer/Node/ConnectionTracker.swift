@@ -18,5 +18,10 @@ final class ConnectionTracker: Sendable {
     var all: [any Channel] { channels.withLockedValue { Array($0.values) } }
 }
 
-/// Sent down every connection's pipeline when the node begins to stop.
-struct ShutdownEvent: Sendable {}
+/// Sent down every connection's pipeline while the node stops.
+enum ShutdownEvent: Sendable {
+    /// Answer what arrives with `Connection: close`.
+    case draining
+    /// Close the connection if no request is in flight.
+    case closeIdle
+}

@@ -8,10 +8,20 @@ struct ChannelSubscription {
     let resume: ResumePoint
     /// The id of the last message delivered or deliberately skipped; the cursor's value.
     var position: Int64 = 0
+    /// Publish time and tag of the message at `position`, when known: the single-channel
+    /// `Last-Modified`/`Etag` form of the same point.
+    var positionTime: Int64 = 0
+    var positionTag: Int64 = 0
     /// Live messages that arrived while the backlog was being read.
     var pending: [RenderedMessage] = []
     var catchingUp = true
     var active = true
+
+    mutating func advance(to message: Message) {
+        position = message.id
+        positionTime = message.time
+        positionTag = message.tag
+    }
 }
 
 /// A subscriber connection registered for live messages: the catch-up and de-duplication logic
@@ -75,6 +85,14 @@ class LiveSubscriber {
         }
         for i in channels.indices {
             channels[i].position = selections[i].messages.first.map { $0.id - 1 } ?? backlogs[i].lastID
+            if case .since(let time, let tag) = channels[i].resume {
+                channels[i].positionTime = time
+                channels[i].positionTag = tag ?? 0
+            }
+            if let at = backlogs[i].messages.last(where: { $0.id <= channels[i].position }) {
+                channels[i].positionTime = at.time
+                channels[i].positionTag = at.tag
+            }
         }
         let kinds = FrameKinds(mode)
         for i in channels.indices where channels[i].active {
@@ -83,7 +101,7 @@ class LiveSubscriber {
             }
             for message in selections[i].messages {
                 guard isRegistered, channels[i].active else { break }
-                channels[i].position = message.id
+                channels[i].advance(to: message)
                 emit(registry.renderer.render(message, for: kinds), catchUp: true)
             }
             channels[i].position = max(channels[i].position, backlogs[i].lastID)
@@ -115,7 +133,7 @@ class LiveSubscriber {
             return
         }
         guard rendered.message.id > channels[i].position else { return }  // already delivered by catch-up
-        channels[i].position = rendered.message.id
+        channels[i].advance(to: rendered.message)
         emit(rendered, catchUp: false)
     }
 

@@ -50,18 +50,24 @@ final class LongPollSubscriber: LiveSubscriber {
         answer()
     }
 
-    /// Time is up: 304 (or 200 with the timed-out message), `Last-Modified` now and `Etag: W/0`.
+    /// Time is up (or the node is stopping): 304, or 200 with the timed-out message. Unlike
+    /// push-stream, whose 304 carries the current time and `W/0`, the headers repeat the client's
+    /// own position: clients take them as the next resume point, and the current time would make
+    /// them get a second's messages again (or skip some, with a clock ahead of the publisher's).
     override func expire() {
         guard !answered, let handler else { return }
         answered = true
         unregister()
         handler.finishWaiting()
         var headers = headers
+        let single = channels.count == 1 ? channels[0] : nil
         if registry.renderer.settings.timeoutWithBody {
-            return handler.respondMessages([.timedOut], request: request, headers: headers, cursor: cursor)
+            return handler.respondMessages(
+                [.timedOut], request: request, headers: headers, cursor: cursor,
+                position: single.map { ($0.positionTime, $0.positionTag) })
         }
-        headers.add(name: "Last-Modified", value: HTTPDate.format(UnixClock.now()))
-        headers.add(name: "Etag", value: handler.etag(tag: 0, cursor: cursor))
+        headers.add(name: "Last-Modified", value: HTTPDate.format(single?.positionTime ?? UnixClock.now()))
+        headers.add(name: "Etag", value: handler.etag(tag: single?.positionTag ?? 0, cursor: cursor))
         handler.respond(head: request.head, status: .notModified, headers: headers)
     }
 
