@@ -11,6 +11,16 @@ enum BenchMarker {
         return bytes
     }
 
+    /// Where an HTTP response head ends (just after its blank line), or nil while incomplete.
+    static func headEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 3..<bytes.count
+        where bytes[i] == 10 && bytes[i - 1] == 13 && bytes[i - 2] == 10 && bytes[i - 3] == 13 {
+            return i + 1
+        }
+        return nil
+    }
+
     /// Scans a byte stream for markers, keeping a split marker's head for the next chunk.
     struct Scanner {
         private var carry: [UInt8] = []

@@ -107,7 +107,7 @@ final class BenchPublisherConnection: ChannelInboundHandler {
                 continue
             }
             response += buffer.readBytes(length: buffer.readableBytes)!
-            guard let end = Self.headEnd(response) else { return }
+            guard let end = BenchMarker.headEnd(response) else { return }
             let head = String(decoding: response[..<end], as: UTF8.self)
             let rest = Array(response[end...])
             response = []
@@ -129,15 +129,6 @@ final class BenchPublisherConnection: ChannelInboundHandler {
             tally.record(ok: (200..<300).contains(status), nanoseconds: NIODeadline.now().uptimeNanoseconds - since)
         }
         sendNext()
-    }
-
-    private static func headEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for i in 3..<bytes.count where bytes[i] == 10 && bytes[i - 1] == 13 && bytes[i - 2] == 10 && bytes[i - 3] == 13
-        {
-            return i + 1
-        }
-        return nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

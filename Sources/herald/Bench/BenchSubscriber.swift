@@ -79,7 +79,7 @@ final class BenchSubscriber: ChannelInboundHandler {
         if transport == .lp { return readLongPoll(context: context, buffer: &buffer) }
         if !ready {
             head += buffer.readableBytesView
-            guard let end = Self.headEnd(head) else { return }
+            guard let end = BenchMarker.headEnd(head) else { return }
             ready = true
             tally.ready += 1
             scan(head[end...])
@@ -102,7 +102,7 @@ final class BenchSubscriber: ChannelInboundHandler {
                 continue
             }
             head += buffer.readBytes(length: buffer.readableBytes)!
-            guard let end = Self.headEnd(head) else { return }
+            guard let end = BenchMarker.headEnd(head) else { return }
             let text = String(decoding: head[..<end], as: UTF8.self)
             let rest = Array(head[end...])
             head = []
@@ -123,15 +123,6 @@ final class BenchSubscriber: ChannelInboundHandler {
             }
             buffer = ByteBuffer(bytes: rest)
         }
-    }
-
-    private static func headEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for i in 3..<bytes.count where bytes[i] == 10 && bytes[i - 1] == 13 && bytes[i - 2] == 10 && bytes[i - 3] == 13
-        {
-            return i + 1
-        }
-        return nil
     }
 
     private func scan(_ bytes: some Collection<UInt8>) {
