@@ -118,6 +118,7 @@ let package = Package(
                 "HeraldCore",
                 "HeraldRedis",
                 "HeraldPublisher",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

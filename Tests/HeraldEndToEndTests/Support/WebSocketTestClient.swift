@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A WebSocket client (RFC 6455) on a blocking socket: the handshake with a random key and an
@@ -49,7 +50,7 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     static func acceptValue(for key: String) -> String {
-        Data(SHA1.hash(Array((key + guid).utf8))).base64EncodedString()
+        Data(Insecure.SHA1.hash(data: Array((key + guid).utf8))).base64EncodedString()
     }
 
     /// Sends the upgrade request and reads the response head. Headers listed in `omit` are left
