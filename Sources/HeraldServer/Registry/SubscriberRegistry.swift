@@ -192,6 +192,19 @@ public final class SubscriberRegistry: MessageSink, Sendable {
 final class LoopShard {
     private var byChannel: [String: [ObjectIdentifier: LiveSubscriber]] = [:]
     private(set) var all: [ObjectIdentifier: LiveSubscriber] = [:]
+    private var toFlush: [LiveSubscriber] = []
+
+    /// Flushes `subscriber` once the tasks already queued on the loop have run: deliveries handed
+    /// to this loop together share one write per subscriber.
+    func scheduleFlush(_ subscriber: LiveSubscriber, on loop: any EventLoop) {
+        toFlush.append(subscriber)
+        guard toFlush.count == 1 else { return }
+        loop.assumeIsolated().execute { [self] in
+            let flushing = toFlush
+            toFlush.removeAll(keepingCapacity: true)
+            for subscriber in flushing { subscriber.flushNow() }
+        }
+    }
 
     func add(_ subscriber: LiveSubscriber) {
         let id = ObjectIdentifier(subscriber)

@@ -44,6 +44,10 @@ class LiveSubscriber {
     /// Bytes of live messages held during catch-up; bounded like the socket's output.
     private var pendingBytes = 0
     private let maxPendingBytes: Int
+    /// This loop's shard, which flushes its subscribers once per turn.
+    private let shard: LoopShard
+    /// Written but not flushed yet; the shard flushes at the end of this turn of the loop.
+    private var flushPending = false
 
     init(mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription]) {
         self.mode = mode
@@ -51,6 +55,21 @@ class LiveSubscriber {
         self.registry = registry
         self.channels = channels
         self.maxPendingBytes = registry.renderer.settings.maxSubscriberBuffer.bytes
+        self.shard = registry.shard(on: loop)
+    }
+
+    /// Flushes at the end of this turn of the event loop, so messages that arrive together (a
+    /// burst of publishes, a catch-up) leave in one system call instead of one each.
+    func requestFlush() {
+        guard !flushPending else { return }
+        flushPending = true
+        shard.scheduleFlush(self, on: loop)
+    }
+
+    /// Called by the shard: write out what `requestFlush` held.
+    func flushNow() {
+        flushPending = false
+        flushOutput()
     }
 
     var channelNames: [String] { channels.filter(\.active).map(\.channel) }
@@ -169,6 +188,8 @@ class LiveSubscriber {
     func emit(_ rendered: RenderedMessage, catchUp: Bool) { fatalError("abstract") }
     /// Every channel has caught up.
     func caughtUp() {}
+    /// Flushes the connection's written output.
+    func flushOutput() {}
     /// Keeps an idle connection alive.
     func ping() {}
     /// The connection's time to live has passed.

@@ -96,7 +96,12 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     private func send(_ buffer: ByteBuffer) {
         wroteSincePing = true
-        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+        requestFlush()
+    }
+
+    override func flushOutput() {
+        context?.flush()
     }
 
     /// Writes unframed bytes as one chunk.

@@ -138,7 +138,12 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     private func send(_ buffer: ByteBuffer) {
         guard !finished else { return }
         wroteSincePing = true
-        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+        requestFlush()
+    }
+
+    override func flushOutput() {
+        context?.flush()
     }
 
     override func ping() {
