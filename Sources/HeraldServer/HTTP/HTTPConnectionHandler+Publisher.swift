@@ -89,23 +89,29 @@ extension HTTPConnectionHandler {
         notFoundWhenNone: Bool
     ) {
         let loop = context!.eventLoop
-        node.engine.records(channels, on: loop).and(node.engine.totals(on: loop)).hop(to: loop)
-            .assumeIsolated().whenComplete { [self] result in
-                switch result {
-                case .success(let (records, totals)):
-                    let infos = records.compactMap { $0 }.map(info(for:))
-                    if infos.isEmpty && notFoundWhenNone {
-                        return respond(head: head, error: .notFound, headers: headers)
-                    }
-                    let text =
-                        infos.count == 1
-                        ? StatsRenderer.single(infos[0], as: format)
-                        : StatsRenderer.group(group(infos, totals: totals), as: format)
-                    respond(text: text, format: format, head: head, headers: headers)
-                case .failure(let error):
-                    respond(head: head, error: Self.protocolError(error), headers: headers)
+        let engine = node.engine
+        // Server-wide totals only for the group form: with Redis they cost a walk over every
+        // channel, which one publish to one channel must not pay.
+        engine.records(channels, on: loop).hop(to: loop).flatMap { records in
+            let infos = records.compactMap { $0 }
+            guard infos.count > 1 else { return loop.makeSucceededFuture((records, EngineTotals?.none)) }
+            return engine.totals(on: loop).hop(to: loop).map { (records, Optional($0)) }
+        }.assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let (records, totals)):
+                let infos = records.compactMap { $0 }.map(info(for:))
+                if infos.isEmpty && notFoundWhenNone {
+                    return respond(head: head, error: .notFound, headers: headers)
                 }
+                let text =
+                    infos.count == 1 || totals == nil
+                    ? infos.first.map { StatsRenderer.single($0, as: format) } ?? ""
+                    : StatsRenderer.group(group(infos, totals: totals!), as: format)
+                respond(text: text, format: format, head: head, headers: headers)
+            case .failure(let error):
+                respond(head: head, error: Self.protocolError(error), headers: headers)
             }
+        }
     }
 
     func info(for record: ChannelRecord) -> ChannelInfo {
