@@ -79,21 +79,9 @@ import Testing
                     }
                 }
             }
-            // Publishers return nil; once all four have, announce the final ids.
-            var logs: [ReceivedLog] = []
-            var publishersDone = 0
-            for try await result in group {
-                if let log = result {
-                    logs.append(log)
-                } else {
-                    publishersDone += 1
-                    if publishersDone == Self.publishers {
-                        let final = try await Self.lastIDs(adminPort: adminPort)
-                        finish.announce(final)
-                    }
-                }
+            return try await finish.collect(&group, publishers: Self.publishers) {
+                try await Self.lastIDs(adminPort: adminPort)
             }
-            return logs
         }
         let elapsed = ContinuousClock.now - started
         let final = try #require(finish.finalIDs)

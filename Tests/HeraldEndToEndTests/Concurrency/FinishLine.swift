@@ -17,3 +17,24 @@ final class FinishLine: @unchecked Sendable {
         return ids
     }
 }
+
+extension FinishLine {
+    /// Collects the subscribers' logs from a task group whose publisher tasks return nil; once all
+    /// `publishers` have, the final ids (read with `finalIDs`) are announced to the subscribers.
+    func collect(
+        _ group: inout ThrowingTaskGroup<ReceivedLog?, any Error>, publishers: Int,
+        finalIDs: () async throws -> [String: Int]
+    ) async throws -> [ReceivedLog] {
+        var logs: [ReceivedLog] = []
+        var publishersDone = 0
+        for try await result in group {
+            if let log = result {
+                logs.append(log)
+            } else {
+                publishersDone += 1
+                if publishersDone == publishers { announce(try await finalIDs()) }
+            }
+        }
+        return logs
+    }
+}

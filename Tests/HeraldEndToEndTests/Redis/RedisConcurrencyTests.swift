@@ -66,19 +66,9 @@ struct RedisConcurrencyTests {
                     }
                 }
             }
-            var logs: [ReceivedLog] = []
-            var publishersDone = 0
-            for try await result in group {
-                if let log = result {
-                    logs.append(log)
-                } else {
-                    publishersDone += 1
-                    if publishersDone == 2 * Self.publishersPerNode {
-                        finish.announce(try await ConcurrencyTests.lastIDs(adminPort: nodes[1].adminPort))
-                    }
-                }
+            return try await finish.collect(&group, publishers: 2 * Self.publishersPerNode) {
+                try await ConcurrencyTests.lastIDs(adminPort: nodes[1].adminPort)
             }
-            return logs
         }
         let elapsed = ContinuousClock.now - started
         let final = try #require(finish.finalIDs)
