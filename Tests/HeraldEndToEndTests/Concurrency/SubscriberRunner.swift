@@ -97,6 +97,16 @@ struct SubscriberRunner {
         )
     }
 
+    /// Opens a streaming or EventSource connection that must answer 200.
+    private func openStream(_ path: String, _ headers: [(String, String)]) throws -> HTTPStream {
+        let stream = try HTTPStream.open(port: port, path, headers: headers)
+        guard stream.status == 200 else {
+            stream.close()
+            throw HarnessError("status \(stream.status) \(stream.head.explain ?? "")")
+        }
+        return stream
+    }
+
     /// Paths after the first connection: backtrack is for the first connect only.
     private func reconnectPath() -> String {
         "/\(plan.transport.rawValue)/" + plan.channels.joined(separator: "/")
@@ -106,11 +116,8 @@ struct SubscriberRunner {
         var path = path
         var headers = headers
         while true {
-            let stream = try HTTPStream.open(port: port, path, headers: headers)
+            let stream = try openStream(path, headers)
             defer { stream.close() }
-            guard stream.status == 200 else {
-                throw HarnessError("status \(stream.status) \(stream.head.explain ?? "")")
-            }
             let parser = SSEParser()
             var consumed = 0
             var received = 0
@@ -158,11 +165,8 @@ struct SubscriberRunner {
         var path = path
         var headers = headers
         while true {
-            let stream = try HTTPStream.open(port: port, path, headers: headers)
+            let stream = try openStream(path, headers)
             defer { stream.close() }
-            guard stream.status == 200 else {
-                throw HarnessError("status \(stream.status) \(stream.head.explain ?? "")")
-            }
             var pending = ""
             var received = 0
             func take(_ bytes: [UInt8], _ log: inout ReceivedLog) {
