@@ -6,13 +6,31 @@ public struct PublishRequest: Sendable {
     public var eventType: String?
     /// Append to the backlog as well as broadcast.
     public var store: Bool
+    /// The publisher's answer shows channel info: read it in the same step as the publish.
+    public var channelInfo: Bool
 
-    public init(channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil, store: Bool) {
+    public init(
+        channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil, store: Bool,
+        channelInfo: Bool = false
+    ) {
         self.channels = channels
         self.text = text
         self.eventID = eventID
         self.eventType = eventType
         self.store = store
+        self.channelInfo = channelInfo
+    }
+}
+
+/// What a publish did to one channel: the message it assigned and, when asked for (or free), the
+/// channel's record right after it.
+public struct Publication: Sendable {
+    public var message: Message
+    public var record: ChannelRecord?
+
+    public init(message: Message, record: ChannelRecord?) {
+        self.message = message
+        self.record = record
     }
 }
 

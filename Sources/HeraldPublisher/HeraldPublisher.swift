@@ -11,12 +11,20 @@ public struct PublishedMessage: Sendable, Hashable {
     public var time: Int64
     /// Counts the channel's messages within `time`'s second.
     public var tag: Int64
+    /// The channel's stored messages right after the publish (when channel info was asked for).
+    public var storedMessages: Int?
+    /// The channel's subscribers on live nodes (when channel info was asked for).
+    public var subscribers: Int?
 
-    public init(channel: String, id: Int64, time: Int64, tag: Int64) {
+    public init(
+        channel: String, id: Int64, time: Int64, tag: Int64, storedMessages: Int? = nil, subscribers: Int? = nil
+    ) {
         self.channel = channel
         self.id = id
         self.time = time
         self.tag = tag
+        self.storedMessages = storedMessages
+        self.subscribers = subscribers
     }
 }
 
@@ -76,20 +84,28 @@ public final class HeraldPublisher: Sendable {
     // MARK: Publishing
 
     /// Publishes `text` to each channel (one message per channel, each with its own id).
+    ///
+    /// With `channelInfo`, each result also carries the channel's stored messages and subscribers,
+    /// read in the same atomic step.
     public func publish(
-        _ text: [UInt8], to channels: [String], eventID: String? = nil, eventType: String? = nil, store: Bool? = nil
+        _ text: [UInt8], to channels: [String], eventID: String? = nil, eventType: String? = nil, store: Bool? = nil,
+        channelInfo: Bool = false
     ) -> EventLoopFuture<[PublishedMessage]> {
-        publish(batch: [Outgoing(channels: channels, text: text, eventID: eventID, eventType: eventType)], store: store)
+        publish(
+            batch: [Outgoing(channels: channels, text: text, eventID: eventID, eventType: eventType)], store: store,
+            channelInfo: channelInfo)
     }
 
     /// Publishes many messages in one pipelined write; results in the same order, one per channel.
-    public func publish(batch: [Outgoing], store: Bool? = nil) -> EventLoopFuture<[PublishedMessage]> {
+    public func publish(
+        batch: [Outgoing], store: Bool? = nil, channelInfo: Bool = false
+    ) -> EventLoopFuture<[PublishedMessage]> {
         let store = store ?? settings.storeMessages
         var commands: [[RedisArgument]] = []
         var channels: [String] = []
         for message in batch {
             for channel in message.channels {
-                commands.append(publishCommand(channel, message, store: store))
+                commands.append(publishCommand(channel, message, store: store, channelInfo: channelInfo))
                 channels.append(channel)
             }
         }
@@ -98,12 +114,18 @@ public final class HeraldPublisher: Sendable {
         }
     }
 
-    private func publishCommand(_ channel: String, _ message: Outgoing, store: Bool) -> [RedisArgument] {
+    private func publishCommand(
+        _ channel: String, _ message: Outgoing, store: Bool, channelInfo: Bool
+    ) -> [RedisArgument] {
         let keys = settings.keys
-        return [
-            "EVALSHA", RedisArgument(Self.publishScript.sha1), 4,
+        var command: [RedisArgument] = [
+            "EVALSHA", RedisArgument(Self.publishScript.sha1), channelInfo ? 6 : 4,
             RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel)), RedisArgument(keys.channels),
-            RedisArgument(keys.stats), RedisArgument(channel), RedisArgument(message.text),
+            RedisArgument(keys.stats),
+        ]
+        if channelInfo { command += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
+        return command + [
+            RedisArgument(channel), RedisArgument(message.text),
             RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
             RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
             RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
@@ -112,10 +134,12 @@ public final class HeraldPublisher: Sendable {
 
     static func published(_ channel: String, _ reply: RESPValue) throws -> PublishedMessage {
         if let message = reply.errorMessage { throw RedisError.server(message) }
-        guard let fields = reply.array, fields.count == 3, let id = fields[0].int, let time = fields[1].int,
-            let tag = fields[2].int
+        guard let fields = reply.array, fields.count == 3 || fields.count == 5, let id = fields[0].int,
+            let time = fields[1].int, let tag = fields[2].int
         else { throw RedisError.protocolViolation("publish script answered \(reply)") }
-        return PublishedMessage(channel: channel, id: Int64(id), time: Int64(time), tag: Int64(tag))
+        return PublishedMessage(
+            channel: channel, id: Int64(id), time: Int64(time), tag: Int64(tag),
+            storedMessages: fields.count == 5 ? fields[3].int : nil, subscribers: fields.count == 5 ? fields[4].int : nil)
     }
 
     /// Sends a pipelined batch of `EVALSHA`s; if Redis lost the script (`NOSCRIPT`), loads it and

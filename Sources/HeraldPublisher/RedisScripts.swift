@@ -3,8 +3,11 @@
 public enum RedisScripts {
     /// Next gap-free id and per-channel tag, append, trim, expire, count, publish.
     ///
-    /// KEYS: meta, log, channels, stats. ARGV: channel, text, event id, event type, store (1|0),
-    /// max stored, message ttl (s), channel retention (s), pub/sub channel. Returns `{id, time, tag}`.
+    /// KEYS: meta, log, channels, stats, and optionally subscribers and nodes. ARGV: channel, text,
+    /// event id, event type, store (1|0), max stored, message ttl (s), channel retention (s), pub/sub
+    /// channel. Returns `{id, time, tag}`; with the two optional keys also the channel's stored
+    /// messages and its subscribers on live nodes, so a publisher answering with channel info needs
+    /// no second round trip.
     public static let publish = #"""
         local clock = redis.call('TIME')
         local now = tonumber(clock[1])
@@ -37,7 +40,16 @@ public enum RedisScripts {
         end
         redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
         redis.call('PUBLISH', ARGV[9], envelope)
-        return {id, now, tag}
+        if KEYS[6] == nil then return {id, now, tag} end
+        local live = {}
+        local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
+        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], nowms, '+inf')) do live[node] = true end
+        local counts = redis.call('HGETALL', KEYS[5])
+        local subscribers = 0
+        for i = 1, #counts, 2 do
+          if live[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
+        end
+        return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
         """#
 
     /// A channel's last id and its unexpired stored messages, read together.

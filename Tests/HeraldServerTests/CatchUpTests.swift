@@ -37,9 +37,9 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
     /// Publishes complete on a later turn of the loop, as a Redis round trip would.
     var deferPublishes = false
 
-    func publish(_ r: PublishRequest, on l: any EventLoop) -> EventLoopFuture<[Message]> {
+    func publish(_ r: PublishRequest, on l: any EventLoop) -> EventLoopFuture<[Publication]> {
         guard deferPublishes else { return memory.publish(r, on: l) }
-        let promise = l.makePromise(of: [Message].self)
+        let promise = l.makePromise(of: [Publication].self)
         l.execute { promise.completeWith(self.memory.publish(r, on: l)) }
         return promise.futureResult
     }

@@ -84,10 +84,10 @@ public final class MemoryEngine: MessageEngine {
 
     // MARK: Publishing
 
-    public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Message]> {
+    public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]> {
         let now = clock()
-        let result: Result<[Message], ProtocolError> = state.withLockedValue { state in
-            var published: [Message] = []
+        let result: Result<[Publication], ProtocolError> = state.withLockedValue { state in
+            var published: [Publication] = []
             published.reserveCapacity(request.channels.count)
             for name in request.channels {
                 guard
@@ -95,7 +95,9 @@ public final class MemoryEngine: MessageEngine {
                         name, text: request.text, eventID: request.eventID, eventType: request.eventType,
                         store: request.store, now: now, state: &state)
                 else { return .failure(.channelsLimitExceeded) }
-                published.append(message)
+                let stored = state.channels[name]?.queue.count ?? 0
+                let record = ChannelRecord(channel: name, lastID: message.id, storedMessages: stored)
+                published.append(Publication(message: message, record: record))
             }
             return .success(published)
         }

@@ -20,7 +20,7 @@ public protocol MessageEngine: Sendable {
     func attach(_ sink: any MessageSink)
 
     /// Publishes into every channel of the request (creating missing ones); one message per channel.
-    func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Message]>
+    func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]>
 
     /// Deletes the channels that exist and tells their subscribers; returns the deleted ones.
     func delete(_ channels: [String], notice: [UInt8], on loop: any EventLoop) -> EventLoopFuture<[String]>

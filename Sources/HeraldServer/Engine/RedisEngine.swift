@@ -118,16 +118,21 @@ public final class RedisEngine: MessageEngine {
 
     // MARK: MessageEngine
 
-    public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Message]> {
+    public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]> {
         let published = publisher.publish(
             request.text, to: request.channels, eventID: request.eventID, eventType: request.eventType,
-            store: request.store)
+            store: request.store, channelInfo: request.channelInfo)
         return unavailable(published, on: loop).map { [self] results in
             for result in results where result.id == 1 { recordEvent("channel_created", channel: result.channel) }
-            return results.map {
-                Message(
-                    channel: $0.channel, id: $0.id, time: $0.time, tag: $0.tag, eventID: request.eventID,
-                    eventType: request.eventType, text: request.text)
+            return results.map { result in
+                let message = Message(
+                    channel: result.channel, id: result.id, time: result.time, tag: result.tag,
+                    eventID: request.eventID, eventType: request.eventType, text: request.text)
+                let record = result.storedMessages.map {
+                    ChannelRecord(
+                        channel: result.channel, lastID: result.id, storedMessages: $0, subscribers: result.subscribers)
+                }
+                return Publication(message: message, record: record)
             }
         }
     }

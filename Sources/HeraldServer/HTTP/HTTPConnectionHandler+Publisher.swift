@@ -60,7 +60,7 @@ extension HTTPConnectionHandler {
                 channels: channels, text: text,
                 eventID: head.headers.first(name: "Event-Id"),
                 eventType: head.headers.first(name: "Event-Type"),
-                store: settings.storeMessages)
+                store: settings.storeMessages, channelInfo: settings.channelInfoOnPublish)
             node.engine.publish(publish, on: context!.eventLoop).hop(to: context!.eventLoop)
                 .assumeIsolated().whenComplete { [self] result in
                     switch result {
@@ -69,12 +69,18 @@ extension HTTPConnectionHandler {
                     }
                     guard context != nil else { return }  // the publisher left; the message is published
                     switch result {
-                    case .success:
-                        if settings.channelInfoOnPublish {
+                    case .success(let publications):
+                        guard settings.channelInfoOnPublish else {
+                            return respond(head: head, status: .ok, headers: headers)
+                        }
+                        // The engine read each channel's record with the publish: no second round trip.
+                        let records = publications.map(\.record)
+                        if records.contains(where: { $0 == nil }) {
                             respondWithInfo(
                                 channels, format: format, head: head, headers: headers, notFoundWhenNone: false)
                         } else {
-                            respond(head: head, status: .ok, headers: headers)
+                            respondWithInfo(
+                                records: records, format: format, head: head, headers: headers, notFoundWhenNone: false)
                         }
                     case .failure(let error):
                         respond(head: head, error: Self.protocolError(error), headers: headers)
@@ -88,15 +94,31 @@ extension HTTPConnectionHandler {
         _ channels: [String], format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders,
         notFoundWhenNone: Bool
     ) {
+        node.engine.records(channels, on: context!.eventLoop).hop(to: context!.eventLoop)
+            .assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let records):
+                    respondWithInfo(
+                        records: records, format: format, head: head, headers: headers,
+                        notFoundWhenNone: notFoundWhenNone)
+                case .failure(let error):
+                    respond(head: head, error: Self.protocolError(error), headers: headers)
+                }
+            }
+    }
+
+    /// Channel info from records already read (`nil`: the channel does not exist).
+    func respondWithInfo(
+        records: [ChannelRecord?], format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders,
+        notFoundWhenNone: Bool
+    ) {
         let loop = context!.eventLoop
-        let engine = node.engine
         // Server-wide totals only for the group form: with Redis they cost a walk over every
         // channel, which one publish to one channel must not pay.
-        engine.records(channels, on: loop).hop(to: loop).flatMap { records in
-            let infos = records.compactMap { $0 }
-            guard infos.count > 1 else { return loop.makeSucceededFuture((records, EngineTotals?.none)) }
-            return engine.totals(on: loop).hop(to: loop).map { (records, Optional($0)) }
-        }.assumeIsolated().whenComplete { [self] result in
+        let totals: EventLoopFuture<EngineTotals?> =
+            records.compactMap({ $0 }).count > 1
+            ? node.engine.totals(on: loop).hop(to: loop).map { Optional($0) } : loop.makeSucceededFuture(nil)
+        totals.map { (records, $0) }.assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let (records, totals)):
                 let infos = records.compactMap { $0 }.map(info(for:))

@@ -64,6 +64,48 @@ struct RedisScriptTests {
         #expect(JSON.int(try JSON.object(try await a.publish("poly", "p4").body)["published_messages"]) == 4)
     }
 
+    /// A publish answers with channel info read in the same script call: subscribers of every node,
+    /// the stored count right after this message; the same two extra keys work from redis-cli.
+    @Test(.enabled(if: redisCLI != nil, "needs redis-cli"))
+    func aPublishAnswersWithClusterWideInfoFromOneScriptCall() async throws {
+        let cli = try #require(Self.redisCLI)
+        let bed = try await RedisTestbed.start()
+        defer { bed.stop() }
+        let (a, b) = (bed.a, bed.b)
+        let onA = try await HTTPStream.connect(port: a.port, "/ev/info")
+        defer { onA.close() }
+        let onB = try await HTTPStream.connect(port: b.port, "/ev/info")
+        defer { onB.close() }
+        try #require(try await a.waitForClusterSubscribers("info", count: 2))
+
+        let answer = try JSON.object(try await a.publish("info", "first").body)
+        #expect(JSON.int(answer["subscribers"]) == 2)
+        #expect(JSON.int(answer["published_messages"]) == 1)
+        #expect(JSON.int(answer["stored_messages"]) == 1)
+
+        let herald = try HeraldProcess.executableURL.path
+        let port = String(bed.redis.port)
+        let load = try await ChildCommand.run(
+            "/bin/sh", ["-c", "'\(cli)' -p \(port) SCRIPT LOAD \"$('\(herald)' redis-scripts publish)\""])
+        let sha = load.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ch = "info"
+        let eval = try await ChildCommand.run(
+            cli,
+            [
+                "-p", port, "EVALSHA", sha, "6", "herald:{\(ch)}:meta", "herald:{\(ch)}:log", "herald:channels",
+                "herald:stats", "herald:{\(ch)}:subscribers", "herald:nodes", ch, "second", "", "", "1", "100", "600",
+                "86400", "herald:{\(ch)}:pub",
+            ])
+        let reply = Self.integers(eval.stdout)
+        try #require(reply.count == 5, "EVALSHA printed \(eval.stdout.debugDescription) \(eval.stderr)")
+        #expect(reply[0] == 2)
+        #expect(reply[3] == 2, "stored messages")
+        #expect(reply[4] == 2, "subscribers on live nodes")
+        for stream in [onA, onB] {
+            #expect(try await Received.events(stream, count: 2).map(\.message.text) == ["first", "second"])
+        }
+    }
+
     @Test func theLibrarysEventIDAndTypeReachEventSource() async throws {
         let bed = try await RedisTestbed.start()
         defer { bed.stop() }
