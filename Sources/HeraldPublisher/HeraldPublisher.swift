@@ -137,9 +137,10 @@ public final class HeraldPublisher: Sendable {
         guard let fields = reply.array, fields.count == 3 || fields.count == 5, let id = fields[0].int,
             let time = fields[1].int, let tag = fields[2].int
         else { throw RedisError.protocolViolation("publish script answered \(reply)") }
+        let info = fields.count == 5
         return PublishedMessage(
             channel: channel, id: Int64(id), time: Int64(time), tag: Int64(tag),
-            storedMessages: fields.count == 5 ? fields[3].int : nil, subscribers: fields.count == 5 ? fields[4].int : nil)
+            storedMessages: info ? fields[3].int : nil, subscribers: info ? fields[4].int : nil)
     }
 
     /// Sends a pipelined batch of `EVALSHA`s; if Redis lost the script (`NOSCRIPT`), loads it and
