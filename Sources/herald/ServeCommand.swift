@@ -71,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
     var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
+    @Option(help: "Requests of one connection read ahead of their answers (pipelined publishes run together).")
+    var maxPipelinedRequests = 32
 
     // MARK: Templates
     @Option(help: "Message template of every mode (default: push-stream's JSON; streaming: its iframe script).")
@@ -119,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         if maxMessageSize.bytes < 1 { throw ValidationError("--max-message-size must be ≥ 1 byte.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
+        if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
     }
 
@@ -158,6 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.allowedOrigins = allowedOrigins
         s.maxSubscriberBuffer = maxSubscriberBuffer
         s.requestTimeout = requestTimeout
+        s.maxPipelinedRequests = maxPipelinedRequests
         s.streamingTemplates = templates(
             s.streamingTemplates, streamingHeaderTemplate, streamingMessageTemplate, streamingFooterTemplate)
         s.eventSourceTemplates = templates(

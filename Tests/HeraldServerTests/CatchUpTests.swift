@@ -37,7 +37,23 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
     /// Publishes complete on a later turn of the loop, as a Redis round trip would.
     var deferPublishes = false
 
+    /// Publishes wait in ``heldPublishes`` until ``releasePublish(_:)``, as slow Redis round trips would.
+    var holdPublishes = false
+    private(set) var heldPublishes: [(request: PublishRequest, promise: EventLoopPromise<[Publication]>)] = []
+
+    /// Completes the held publish at `index` (in arrival order) and runs the loop.
+    func releasePublish(_ index: Int) {
+        let held = heldPublishes.remove(at: index)
+        held.promise.completeWith(memory.publish(held.request, on: loop))
+        loop.run()
+    }
+
     func publish(_ r: PublishRequest, on l: any EventLoop) -> EventLoopFuture<[Publication]> {
+        if holdPublishes {
+            let promise = l.makePromise(of: [Publication].self)
+            heldPublishes.append((r, promise))
+            return promise.futureResult
+        }
         guard deferPublishes else { return memory.publish(r, on: l) }
         let promise = l.makePromise(of: [Publication].self)
         l.execute { promise.completeWith(self.memory.publish(r, on: l)) }

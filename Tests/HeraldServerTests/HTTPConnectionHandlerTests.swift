@@ -151,18 +151,78 @@ import Testing
 }
 
 @Suite struct PipeliningTests {
-    @Test func pipelinedPublishesAreAllAnsweredInOrderWhenTheEngineAnswersLater() throws {
+    private func adminConnection(
+        _ configure: (inout NodeSettings) -> Void = { _ in }
+    ) throws -> (GatedEngine, EmbeddedConnection) {
         let loop = EmbeddedEventLoop()
-        let settings = NodeSettings()
+        var settings = NodeSettings()
+        configure(&settings)
         let engine = GatedEngine(loop: loop, settings: settings)
-        engine.deferPublishes = true
         let registry = SubscriberRegistry(group: loop, engine: engine, settings: settings)
         engine.attach(registry)
         let context = NodeContext(settings: settings, engine: engine, registry: registry, logger: Logger(label: "t"))
         let channel = EmbeddedChannel(loop: loop)
         try HeraldNode.configureHTTP(channel.pipeline.syncOperations, context: context, role: .admin)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        let admin = EmbeddedConnection(channel: channel, loop: loop)
+        return (engine, EmbeddedConnection(channel: channel, loop: loop))
+    }
+
+    private func publishRequest(_ channel: String, _ text: String) -> String {
+        "POST /pub?id=\(channel) HTTP/1.1\r\nContent-Length: \(text.utf8.count)\r\n\r\n\(text)"
+    }
+
+    /// The channel of each answer, in the order the answers came.
+    private func answeredChannels(_ text: String) -> [String] {
+        text.components(separatedBy: "\"channel\": \"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+    }
+
+    @Test func pipelinedPublishesRunTogetherAndAreAnsweredInRequestOrder() throws {
+        let (engine, admin) = try adminConnection()
+        engine.holdPublishes = true
+        try admin.send(["a", "b", "c", "d"].map { publishRequest($0, "m") }.joined())
+        // All four reached the engine before any was answered.
+        #expect(engine.heldPublishes.map { $0.request.channels } == [["a"], ["b"], ["c"], ["d"]])
+        #expect(try admin.receivedText().isEmpty)
+        // Redis answers the last first: its answer waits for those before it.
+        engine.releasePublish(3)
+        engine.releasePublish(1)
+        #expect(try admin.receivedText().isEmpty)
+        engine.releasePublish(0)
+        #expect(answeredChannels(try admin.receivedText()) == ["a", "b"])
+        engine.releasePublish(0)
+        #expect(answeredChannels(try admin.receivedText()) == ["c", "d"])
+    }
+
+    @Test func anyOtherRequestWaitsForThePublishesBeforeItAndRunsAlone() throws {
+        let (engine, admin) = try adminConnection()
+        engine.holdPublishes = true
+        try admin.send(publishRequest("a", "m1") + "GET /pub?id=a HTTP/1.1\r\n\r\n" + publishRequest("a", "m2"))
+        #expect(engine.heldPublishes.count == 1)
+        engine.releasePublish(0)
+        // The channel-info read saw the first publish; the second publish started only after it.
+        let first = try admin.receivedText()
+        #expect(first.components(separatedBy: "\"published_messages\": 1,").count == 3)
+        #expect(engine.heldPublishes.count == 1)
+        engine.releasePublish(0)
+        #expect(try admin.receivedText().contains("\"published_messages\": 2,"))
+    }
+
+    @Test func aTooLargeRequestIsRefusedAfterTheAnswersBeforeIt() throws {
+        let (engine, admin) = try adminConnection { $0.maxMessageSize = ByteSize(bytes: 8) }
+        engine.holdPublishes = true
+        try admin.send(publishRequest("a", "small") + publishRequest("a", "far too large"))
+        #expect(try admin.receivedText().isEmpty)
+        engine.releasePublish(0)
+        let answers = try admin.receivedText()
+        #expect(answers.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(answers.contains("HTTP/1.1 413 Payload Too Large\r\n"))
+        #expect(answers.firstRange(of: "200 OK")!.lowerBound < answers.firstRange(of: "413")!.lowerBound)
+        #expect(!admin.channel.isActive)
+    }
+
+    @Test func pipelinedPublishesAreAllAnsweredInOrderWhenTheEngineAnswersLater() throws {
+        let (engine, admin) = try adminConnection()
+        engine.deferPublishes = true
         var requests = ""
         for i in 1...5 { requests += "POST /pub?id=p HTTP/1.1\r\nContent-Length: 2\r\n\r\nm\(i)" }
         try admin.send(requests)

@@ -6,11 +6,13 @@ extension HTTPConnectionHandler {
     /// `/pub?id=<channels>`: channel info (GET), publish (POST/PUT), delete (DELETE, admin only).
     func handlePublisher(_ request: HTTPRequest, admin: Bool) {
         let head = request.head
+        // Publishes answer out of turn: each answer names its request.
+        let exchange = current
         let settings = node.settings
         let allowed = admin ? "GET, POST, PUT, DELETE" : "GET, POST, PUT"
         var headers = HTTPHeaders()
         ResponseHeaders.addCORS(origin: settings.allowedOrigins, methods: allowed, to: &headers)
-        if head.method == .OPTIONS { return respond(head: head, status: .ok, headers: headers) }
+        if head.method == .OPTIONS { return respond(head: head, status: .ok, headers: headers, to: exchange) }
         ResponseHeaders.addNoCache(to: &headers)
 
         switch head.method {
@@ -18,7 +20,7 @@ extension HTTPConnectionHandler {
         case .DELETE where admin: break
         default:
             headers.add(name: "Allow", value: allowed)
-            return respond(head: head, error: .methodNotAllowed, headers: headers)
+            return respond(head: head, error: .methodNotAllowed, headers: headers, to: exchange)
         }
         let selections = ChannelPath.parse(request.argument("id") ?? "")
         do {
@@ -31,14 +33,15 @@ extension HTTPConnectionHandler {
                 throw ProtocolError.eventsChannelReadOnly
             }
         } catch {
-            return respond(head: head, error: Self.protocolError(error), headers: headers)
+            return respond(head: head, error: Self.protocolError(error), headers: headers, to: exchange)
         }
         let channels = Self.unique(selections.map(\.channel))
         let format = StatsFormat(accept: head.headers.first(name: "accept"))
 
         switch head.method {
         case .GET:
-            respondWithInfo(channels, format: format, head: head, headers: headers, notFoundWhenNone: true)
+            respondWithInfo(
+                channels, format: format, head: head, headers: headers, notFoundWhenNone: true, exchange: exchange)
         case .DELETE:
             let body = request.bodyBytes
             let notice = body.isEmpty ? Array(settings.channelDeletedMessageText.utf8) : body
@@ -46,16 +49,16 @@ extension HTTPConnectionHandler {
                 .assumeIsolated().whenComplete { [self] result in
                     switch result {
                     case .success(let deleted) where !deleted.isEmpty:
-                        respond(head: head, error: .channelDeleted, headers: headers)
+                        respond(head: head, error: .channelDeleted, headers: headers, to: exchange)
                     case .success:
-                        respond(head: head, error: .notFound, headers: headers)
+                        respond(head: head, error: .notFound, headers: headers, to: exchange)
                     case .failure(let error):
-                        respond(head: head, error: Self.protocolError(error), headers: headers)
+                        respond(head: head, error: Self.protocolError(error), headers: headers, to: exchange)
                     }
                 }
         default:
             let text = request.bodyBytes
-            guard !text.isEmpty else { return respond(head: head, error: .emptyPost, headers: headers) }
+            guard !text.isEmpty else { return respond(head: head, error: .emptyPost, headers: headers, to: exchange) }
             let publish = PublishRequest(
                 channels: channels, text: text,
                 eventID: head.headers.first(name: "Event-Id"),
@@ -71,19 +74,21 @@ extension HTTPConnectionHandler {
                     switch result {
                     case .success(let publications):
                         guard settings.channelInfoOnPublish else {
-                            return respond(head: head, status: .ok, headers: headers)
+                            return respond(head: head, status: .ok, headers: headers, to: exchange)
                         }
                         // The engine read each channel's record with the publish: no second round trip.
                         let records = publications.map(\.record)
                         if records.contains(where: { $0 == nil }) {
                             respondWithInfo(
-                                channels, format: format, head: head, headers: headers, notFoundWhenNone: false)
+                                channels, format: format, head: head, headers: headers, notFoundWhenNone: false,
+                                exchange: exchange)
                         } else {
                             respondWithInfo(
-                                records: records, format: format, head: head, headers: headers, notFoundWhenNone: false)
+                                records: records, format: format, head: head, headers: headers, notFoundWhenNone: false,
+                                exchange: exchange)
                         }
                     case .failure(let error):
-                        respond(head: head, error: Self.protocolError(error), headers: headers)
+                        respond(head: head, error: Self.protocolError(error), headers: headers, to: exchange)
                     }
                 }
         }
@@ -92,7 +97,7 @@ extension HTTPConnectionHandler {
     /// Channel info in push-stream's formats: one channel in single form, several in group form.
     func respondWithInfo(
         _ channels: [String], format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders,
-        notFoundWhenNone: Bool
+        notFoundWhenNone: Bool, exchange: Int?
     ) {
         node.engine.records(channels, on: context!.eventLoop).hop(to: context!.eventLoop)
             .assumeIsolated().whenComplete { [self] result in
@@ -100,9 +105,9 @@ extension HTTPConnectionHandler {
                 case .success(let records):
                     respondWithInfo(
                         records: records, format: format, head: head, headers: headers,
-                        notFoundWhenNone: notFoundWhenNone)
+                        notFoundWhenNone: notFoundWhenNone, exchange: exchange)
                 case .failure(let error):
-                    respond(head: head, error: Self.protocolError(error), headers: headers)
+                    respond(head: head, error: Self.protocolError(error), headers: headers, to: exchange)
                 }
             }
     }
@@ -110,7 +115,7 @@ extension HTTPConnectionHandler {
     /// Channel info from records already read (`nil`: the channel does not exist).
     func respondWithInfo(
         records: [ChannelRecord?], format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders,
-        notFoundWhenNone: Bool
+        notFoundWhenNone: Bool, exchange: Int?
     ) {
         let loop = context!.eventLoop
         // Server-wide totals only for the group form: with Redis they cost a walk over every
@@ -123,15 +128,15 @@ extension HTTPConnectionHandler {
             case .success(let (records, totals)):
                 let infos = records.compactMap { $0 }.map(info(for:))
                 if infos.isEmpty && notFoundWhenNone {
-                    return respond(head: head, error: .notFound, headers: headers)
+                    return respond(head: head, error: .notFound, headers: headers, to: exchange)
                 }
                 let text =
                     infos.count == 1 || totals == nil
                     ? infos.first.map { StatsRenderer.single($0, as: format) } ?? ""
                     : StatsRenderer.group(group(infos, totals: totals!), as: format)
-                respond(text: text, format: format, head: head, headers: headers)
+                respond(text: text, format: format, head: head, headers: headers, to: exchange)
             case .failure(let error):
-                respond(head: head, error: Self.protocolError(error), headers: headers)
+                respond(head: head, error: Self.protocolError(error), headers: headers, to: exchange)
             }
         }
     }
@@ -148,11 +153,13 @@ extension HTTPConnectionHandler {
             wildcardChannels: totals.wildcardChannels, uptime: node.uptime, infos: infos)
     }
 
-    func respond(text: String, format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders) {
+    func respond(
+        text: String, format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders, to exchange: Int? = nil
+    ) {
         var headers = headers
         headers.add(name: "Content-Type", value: format.contentType)
         var body = ByteBuffer(string: text)
-        respond(head: head, status: .ok, headers: headers, body: &body)
+        respond(head: head, status: .ok, headers: headers, body: &body, to: exchange)
     }
 
     static func protocolError(_ error: any Error) -> ProtocolError {

@@ -57,7 +57,7 @@ extension HTTPConnectionHandler {
         }
         respondWithInfo(
             Self.unique(selections.map(\.channel)), format: format, head: head, headers: headers,
-            notFoundWhenNone: true)
+            notFoundWhenNone: true, exchange: nil)
     }
 
     private func summary(_ totals: EngineTotals) -> StatsSummary {

@@ -136,7 +136,7 @@ extension HTTPConnectionHandler {
         let subscriber = LongPollSubscriber(
             handler: self, request: request, headers: headers, loop: context!.eventLoop,
             registry: node.registry, channels: channels)
-        startWaiting(subscriber, head: request.head)
+        startWaiting(subscriber)
         subscriber.deadline = .now() + .milliseconds(node.settings.longpollingConnectionTTL.milliseconds)
         subscriber.start().assumeIsolated().whenFailure { subscriber.fail($0) }
     }

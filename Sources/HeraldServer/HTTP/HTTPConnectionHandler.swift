@@ -2,34 +2,59 @@ import HeraldCore
 import NIOCore
 import NIOHTTP1
 
-/// Serves one HTTP connection: reads a request (body bounded), routes it, answers it.
+/// Serves one HTTP connection: reads requests (bodies bounded), routes them, answers them in order.
 ///
 /// Short requests (publish, stats, polling, long-polling) are answered here, with keep-alive.
+/// Pipelined publishes run side by side, so a publisher's messages reach the engine (and its
+/// subscribers) together; every other request waits for the answers before it and runs alone.
 /// A streaming, EventSource or WebSocket subscriber takes the connection over: the HTTP codec
 /// leaves the pipeline and the subscriber writes pre-rendered frames straight to the socket.
-final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     /// Names of the HTTP handlers, so a subscriber taking the connection over can remove them.
-    static let httpHandlerNames = ["http-handler", "http-errors", "http-pipelining", "request-timeout", "http-encoder"]
+    static let httpHandlerNames = ["http-handler", "http-errors", "request-timeout", "http-encoder"]
     static let decoderName = "http-decoder"
 
-    private enum State {
+    private enum Reading {
         case idle
         case receiving(HTTPRequestHead, ByteBuffer?)
-        /// The request was refused before its body ended; the rest of it is ignored.
+        /// The connection ends after the answers in flight (a refused request, `Connection: close`).
         case discarding
-        case responding(keepAlive: Bool)
-        /// A long-poll is waiting for a message.
-        case waiting(LongPollSubscriber, keepAlive: Bool)
-        case handedOver
+    }
+
+    /// A request and, once it is ready, its answer. Answers leave in request order.
+    private struct Exchange {
+        let number: Int
+        let request: HTTPRequest
+        /// A publish: may run while earlier publishes are in flight.
+        let isPublish: Bool
+        var started = false
+        var answer: Answer?
+    }
+
+    private struct Answer {
+        var head: HTTPResponseHead
+        var body: ByteBuffer
+        var keepAlive: Bool
     }
 
     let node: NodeContext
     let role: ListenerRole
-    private var state = State.idle
-    /// The node is stopping: finish the request in flight, then close.
+    private var reading = Reading.idle
+    private var exchanges = CircularBuffer<Exchange>(initialCapacity: 2)
+    private var nextNumber = 0
+    /// The exchange whose handler is running right now (publishes capture it for their answers).
+    private(set) var current: Int?
+    private var starting = false
+    private var handedOver = false
+    /// A long-poll waiting for a message.
+    private var waiting: LongPollSubscriber?
+    /// A read the channel asked for while too many requests were queued.
+    private var readHeld = false
+    /// The node is stopping: finish the requests in flight, then close.
     private var closing = false
     private(set) var context: ChannelHandlerContext?
 
@@ -47,8 +72,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .waiting(let subscriber, _) = state { subscriber.unregister() }
-        state = .handedOver
+        waiting?.unregister()
+        waiting = nil
+        handedOver = true
+        exchanges.removeAll()
         context.fireChannelInactive()
     }
 
@@ -59,66 +86,99 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A connection that sends no complete request in time is closed; a waiting long-poll is not idle.
+        // A connection that sends no complete request in time is closed; one with requests in
+        // flight (a waiting long-poll, a publish) is not idle.
         if let event = event as? ShutdownEvent {
             closing = true
-            if event == .closeIdle, case .idle = state { context.close(promise: nil) }
+            if event == .closeIdle, exchanges.isEmpty { context.close(promise: nil) }
             return
         }
         if event is IdleStateHandler.IdleStateEvent {
-            switch state {
-            case .idle, .receiving, .discarding: context.close(promise: nil)
-            default: break
-            }
+            if exchanges.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Pipelined requests beyond the limit wait in the socket: reading resumes as answers leave.
+    func read(context: ChannelHandlerContext) {
+        if exchanges.count >= node.settings.maxPipelinedRequests {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
     // MARK: Reading a request
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !handedOver else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard case .idle = state else { return }
+            guard case .idle = reading else { return }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodySize {
-                state = .discarding
-                respond(head: head, error: .messageTooLarge, close: true)
-                return
+                return refuse(head, error: .messageTooLarge)
             }
-            state = .receiving(head, nil)
-            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
-                // curl and others wait for this before sending a body larger than 1 KiB.
+            reading = .receiving(head, nil)
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue", exchanges.isEmpty {
+                // curl and others wait for this before sending a body larger than 1 KiB. With answers
+                // still owed, an interim response would jump the queue: the client sends on its own.
                 let interim = HTTPResponseHead(version: head.version, status: .continue)
                 context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
             }
         case .body(var chunk):
-            guard case .receiving(let head, var body) = state else { return }
+            guard case .receiving(let head, var body) = reading else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > maxBodySize {
-                state = .discarding
-                respond(head: head, error: .messageTooLarge, close: true)
-                return
+                return refuse(head, error: .messageTooLarge)
             }
             if body == nil {
                 body = chunk
             } else {
                 body!.writeBuffer(&chunk)
             }
-            state = .receiving(head, body)
+            reading = .receiving(head, body)
         case .end:
-            switch state {
-            case .receiving(let head, let body):
-                state = .responding(keepAlive: head.isKeepAlive)
-                handle(HTTPRequest(head: head, body: body))
-            case .discarding:
-                break
-            default:
-                break
+            guard case .receiving(let head, let body) = reading else { return }
+            reading = head.isKeepAlive ? .idle : .discarding
+            let request = HTTPRequest(head: head, body: body)
+            let route = Route.resolve(path: request.path, role: role, publicPublisher: node.settings.publicPublisher)
+            let isPublish: Bool
+            if case .publisher = route, head.method == .POST || head.method == .PUT {
+                isPublish = true
+            } else {
+                isPublish = false
             }
+            exchanges.append(Exchange(number: nextNumber, request: request, isPublish: isPublish))
+            nextNumber += 1
+            startReady()
         }
     }
 
     private var maxBodySize: Int { node.settings.maxMessageSize.bytes }
+
+    /// Refuses a request before its body is read; the connection ends after the answers before it.
+    private func refuse(_ head: HTTPRequestHead, error: ProtocolError) {
+        reading = .discarding
+        exchanges.append(
+            Exchange(number: nextNumber, request: HTTPRequest(head: head), isPublish: false, started: true))
+        nextNumber += 1
+        respond(head: head, error: error, close: true, to: nextNumber - 1)
+    }
+
+    /// Starts the requests that may run now: the first one waiting, and publishes behind publishes.
+    private func startReady() {
+        guard !starting else { return }
+        starting = true
+        defer { starting = false }
+        while !handedOver, context != nil, let index = exchanges.firstIndex(where: { !$0.started }) {
+            let onlyPublishesBefore = exchanges[exchanges.startIndex..<index].allSatisfy(\.isPublish)
+            guard index == exchanges.startIndex || (exchanges[index].isPublish && onlyPublishesBefore) else { return }
+            exchanges[index].started = true
+            current = exchanges[index].number
+            handle(exchanges[index].request)
+            current = nil
+        }
+    }
 
     private func handle(_ request: HTTPRequest) {
         switch Route.resolve(path: request.path, role: role, publicPublisher: node.settings.publicPublisher) {
@@ -150,58 +210,89 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     // MARK: Writing a response
 
     /// Answers with a header-only refusal carrying the explain text.
-    func respond(head: HTTPRequestHead, error: ProtocolError, headers: HTTPHeaders = [:], close: Bool = false) {
+    /// - Parameter exchange: the request answered (``current`` when it started); default: the first
+    ///   request in flight, the only one unless publishes run side by side.
+    func respond(
+        head: HTTPRequestHead, error: ProtocolError, headers: HTTPHeaders = [:], close: Bool = false,
+        to exchange: Int? = nil
+    ) {
         var headers = headers
         if let explain = error.explain { headers.replaceOrAdd(name: ResponseHeaders.explain, value: explain) }
         var empty = ByteBuffer()
         respond(
             head: head, status: HTTPResponseStatus(statusCode: error.status), headers: headers, body: &empty,
-            close: close)
+            close: close, to: exchange)
     }
 
-    func respond(head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders = [:]) {
+    func respond(head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders = [:], to exchange: Int? = nil)
+    {
         var empty = ByteBuffer()
-        respond(head: head, status: status, headers: headers, body: &empty)
+        respond(head: head, status: status, headers: headers, body: &empty, to: exchange)
     }
 
-    /// Writes a complete response with a Content-Length; closes unless the connection stays alive.
+    /// Answers a request with a Content-Length; the answer leaves once every earlier one has.
     func respond(
         head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, body: inout ByteBuffer,
-        close: Bool = false
+        close: Bool = false, to exchange: Int? = nil
     ) {
-        guard let context else { return }
-        let keepAlive = head.isKeepAlive && !close && !closing
+        guard context != nil, !handedOver else { return }
+        let number = exchange ?? exchanges.first?.number
+        guard let index = exchanges.firstIndex(where: { $0.number == number }), exchanges[index].answer == nil else {
+            return
+        }
         var headers = headers
         headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         headers.replaceOrAdd(name: ResponseHeaders.node, value: node.settings.identity)
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        // The state changes before the end is written: writing it lets the pipelining handler
-        // pass on a request the client already sent, which must find this handler idle.
-        if keepAlive {
-            if case .discarding = state {} else { state = .idle }
-        } else {
-            state = .discarding
+        exchanges[index].answer = Answer(
+            head: HTTPResponseHead(version: head.version, status: status, headers: headers), body: body,
+            keepAlive: head.isKeepAlive && !close)
+        writeAnswers()
+    }
+
+    /// Writes the answers that are next in order, in one flush; closes after one that ends the
+    /// connection; then starts what waited for them.
+    private func writeAnswers() {
+        guard let context else { return }
+        var wrote = false
+        while let first = exchanges.first, var answer = first.answer {
+            exchanges.removeFirst()
+            // A stopping node answers what is in flight, then closes with the last answer.
+            let keepAlive = answer.keepAlive && !(closing && exchanges.isEmpty)
+            if !keepAlive { answer.head.headers.replaceOrAdd(name: "Connection", value: "close") }
+            context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
+            if answer.body.readableBytes > 0 {
+                context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
+            }
+            if !keepAlive {
+                reading = .discarding
+                exchanges.removeAll()
+                let done = context.eventLoop.makePromise(of: Void.self)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+                done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            wrote = true
         }
-        let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
-        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        let done = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
-            done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        guard wrote else { return }
+        context.flush()
+        startReady()
+        if readHeld, exchanges.count < node.settings.maxPipelinedRequests {
+            readHeld = false
+            context.read()
         }
     }
 
     // MARK: Long-polling
 
     /// A long-poll started waiting; its answer comes through ``finishWaiting``.
-    func startWaiting(_ subscriber: LongPollSubscriber, head: HTTPRequestHead) {
-        state = .waiting(subscriber, keepAlive: head.isKeepAlive)
+    func startWaiting(_ subscriber: LongPollSubscriber) {
+        waiting = subscriber
     }
 
-    /// The waiting long-poll got its answer (or gave up); the connection may serve the next request.
+    /// The waiting long-poll got its answer (or gave up).
     func finishWaiting() {
-        if case .waiting = state { state = .responding(keepAlive: true) }
+        waiting = nil
     }
 
     // MARK: Handing the connection over
@@ -210,7 +301,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// the client already sent after its request. Returns false if the connection is gone.
     func handOver(to handlers: [any ChannelHandler]) -> Bool {
         guard let context else { return false }
-        state = .handedOver
+        handedOver = true
+        exchanges.removeAll()
         let pipeline = context.pipeline.syncOperations
         do {
             try pipeline.addHandlers(handlers)

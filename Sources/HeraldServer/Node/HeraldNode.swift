@@ -148,7 +148,7 @@ public final class HeraldNode: Service {
             .get()
     }
 
-    /// The request phase of every connection: HTTP/1.1 codec, pipelining, a request deadline.
+    /// The request phase of every connection: HTTP/1.1 codec, a request deadline, the request handler.
     static func configureHTTP(
         _ pipeline: ChannelPipeline.SynchronousOperations, context: NodeContext, role: ListenerRole
     ) throws {
@@ -158,7 +158,6 @@ public final class HeraldNode: Service {
             name: HTTPConnectionHandler.decoderName)
         try pipeline.addHandler(HTTPResponseEncoder(), name: "http-encoder")
         try pipeline.addHandler(IdleStateHandler(readTimeout: timeout), name: "request-timeout")
-        try pipeline.addHandler(HTTPServerPipelineHandler(), name: "http-pipelining")
         try pipeline.addHandler(HTTPServerProtocolErrorHandler(), name: "http-errors")
         try pipeline.addHandler(HTTPConnectionHandler(node: context, role: role), name: "http-handler")
     }
