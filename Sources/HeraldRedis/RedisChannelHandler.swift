@@ -43,6 +43,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// Confirmations counted so far for a pub/sub request at the head of `pending`.
     private var headConfirmations = 0
     private var timer: Scheduled<Void>?
+    private var flushScheduled = false
     private var failure: RedisError?
     private var pubSub: PubSubMode?
     private var context: ChannelHandlerContext?
@@ -102,6 +103,16 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         promise?.succeed()
         context.write(self.wrapOutboundOut(request.bytes), promise: nil)
         self.scheduleTimerIfNeeded()
+    }
+
+    /// Commands written in one turn of the event loop (many publishes at once) leave in one write.
+    func flush(context: ChannelHandlerContext) {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            context.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -110,24 +110,31 @@ public final class MemoryEngine: MessageEngine {
         state: inout State
     ) -> Message? {
         let created = state.channels[name] == nil
-        guard var channel = Self.channel(name, in: &state, configuration: configuration, now: now, limits: true)
+        guard Self.channel(name, in: &state, configuration: configuration, now: now, limits: true) != nil
         else { return nil }
-        channel.lastID += 1
-        channel.lastTag = channel.lastTime == now ? channel.lastTag + 1 : 1
-        channel.lastTime = now
-        channel.lastActivity = now
-        let message = Message(
-            channel: name, id: channel.lastID, time: now, tag: channel.lastTag, eventID: eventID,
-            eventType: eventType, text: text)
         let isEvents = name == configuration.eventsChannelID
-        if store || isEvents {
-            channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
-            channel.queue.append(message)
-            channel.queue.trim(to: configuration.maxMessagesStoredPerChannel)
+        let keep = store || isEvents
+        let configuration = self.configuration
+        // Changed in place: a copy taken out of the dictionary would share the backlog's storage,
+        // and the append would then copy the whole backlog on every publish.
+        func publish(into channel: inout Channel) -> (Message, hosted: Bool) {
+            channel.lastID += 1
+            channel.lastTag = channel.lastTime == now ? channel.lastTag + 1 : 1
+            channel.lastTime = now
+            channel.lastActivity = now
+            let message = Message(
+                channel: name, id: channel.lastID, time: now, tag: channel.lastTag, eventID: eventID,
+                eventType: eventType, text: text)
+            if keep {
+                channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+                channel.queue.append(message)
+                channel.queue.trim(to: configuration.maxMessagesStoredPerChannel)
+            }
+            return (message, channel.hosted > 0)
         }
-        state.channels[name] = channel
+        let (message, hosted) = publish(into: &state.channels[name]!)
         if !isEvents { state.publishedMessages += 1 }
-        if channel.hosted > 0 { state.sink?.deliver(message) }
+        if hosted { state.sink?.deliver(message) }
         if created { emitEvent("channel_created", channel: name, now: now, state: &state) }
         return message
     }

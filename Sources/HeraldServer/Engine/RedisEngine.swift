@@ -7,7 +7,8 @@ import NIOCore
 
 /// The cluster engine: backlog and pub/sub in Redis, shared by every node.
 ///
-/// Publishes go through ``HeraldPublisher`` (one atomic script each). The node holds one pub/sub
+/// Publishes go through ``HeraldPublisher`` (one atomic script each), on a command connection per
+/// event loop so a request and its Redis round trip never change threads. The node holds one pub/sub
 /// connection with one SUBSCRIBE per locally hosted channel; ``ChannelFeeds`` turns it into an
 /// in-order, gap-free stream. Each node reports its subscriber counts to Redis every second, so
 /// channel info is cluster-wide and a dead node's counts vanish within a few seconds.
@@ -39,7 +40,7 @@ public final class RedisEngine: MessageEngine {
     }
 
     let configuration: Configuration
-    let client: RedisClient
+    let client: RedisClientGroup
     let publisher: HeraldPublisher
     let subscriber: RedisSubscriber
     let feeds: ChannelFeeds
@@ -57,7 +58,7 @@ public final class RedisEngine: MessageEngine {
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        client = RedisClient(url: configuration.url, eventLoopGroup: group, logger: logger)
+        client = RedisClientGroup(url: configuration.url, eventLoopGroup: group, logger: logger)
         publisher = HeraldPublisher(redis: client, settings: configuration.publisher)
         let sink = self.sink
         let loop = group.next()
@@ -244,7 +245,7 @@ public final class RedisEngine: MessageEngine {
                 }
                 return (id, Int(expiry) > freshAfter)
             }
-            guard !pairs.isEmpty else { return client.eventLoop.makeSucceededFuture([]) }
+            guard !pairs.isEmpty else { return loop.makeSucceededFuture([]) }
             return client.send(batch: pairs.map { ["HGET", RedisArgument(keys.node($0.0)), "advertise"] }).map {
                 replies in
                 zip(pairs, replies).compactMap { pair, reply in
