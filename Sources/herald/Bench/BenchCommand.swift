@@ -22,7 +22,8 @@ struct BenchCommand: AsyncParsableCommand {
             Opens --subscribers connections over --transport on --channels channels (subscriber i joins \
             channel i mod C), then publishes --messages messages (message k goes to channel k mod C). A run \
             in which any subscriber misses a message, gets one twice or out of order fails (exit 1). \
-            --server-pid (repeatable) adds server CPU and RSS figures.
+            --server-pid (repeatable) adds server CPU and RSS figures. With --ring-nodes, each subscriber \
+            connects to the node owning its channel on the consistent-hash ring ({node} in --subscribe-url).
             """
     )
 
@@ -50,6 +51,22 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Connections opened at once.") var connectConcurrency = 200
     @Option(help: "Write the result as JSON to this file.") var json: String?
     @Option(help: "Client event-loop threads.") var threads = System.coreCount
+    @Option(
+        help: """
+            With --idle: sample the server RSS after every N connected subscribers (each sample waits until \
+            they are all answered, then 500 ms) and report the curve (0: off).
+            """)
+    var rssEvery = 0
+    @Option(help: "With --idle: create this file once every subscriber is connected and measured.")
+    var readyFile: String?
+    @Option(help: "With --idle: hold until this file exists (at most --hold seconds) instead of --hold seconds.")
+    var releaseFile: String?
+    @Option(
+        help: """
+            Route each channel to its owner on this consistent-hash ring (nodes as for `herald ring`); \
+            the subscribe URL's {node} becomes the owner, e.g. http://{node}/ev/{channel}.
+            """)
+    var ringNodes: String?
 
     func validate() throws {
         guard subscribers > 0, channels > 0, channels <= subscribers || idle else {
@@ -59,14 +76,27 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("Counts must be positive (message size at least 32 bytes).")
         }
         guard subscribers <= 200_000, messages <= 10_000_000 else { throw ValidationError("Too large a run.") }
+        guard connectConcurrency > 0, hold >= 0 else {
+            throw ValidationError("--connect-concurrency must be positive, --hold not negative.")
+        }
+        guard rssEvery >= 0, rssEvery == 0 || (idle && !serverPid.isEmpty) else {
+            throw ValidationError("--rss-every needs --idle and --server-pid.")
+        }
+        guard rssEvery == 0 || subscribers / rssEvery <= 1000 else {
+            throw ValidationError("--rss-every would take more than 1,000 samples.")
+        }
+        guard idle || (readyFile == nil && releaseFile == nil) else {
+            throw ValidationError("--ready-file and --release-file go with --idle.")
+        }
     }
 
     func run() async throws {
         let sources = try Self.parseSources(sourceAddresses)
-        let subscribeURL = try BenchURL(subscribeUrl ?? defaultSubscribeURL)
+        let routing = try BenchRouting(
+            template: subscribeUrl ?? defaultSubscribeURL, ringNodes: ringNodes, channels: channelNames)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         do {
-            try await measure(sources: sources, subscribeURL: subscribeURL, group: group)
+            try await measure(sources: sources, routing: routing, group: group)
             try? await group.shutdownGracefully()
         } catch {
             try? await group.shutdownGracefully()
@@ -75,25 +105,37 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func measure(
-        sources: [SocketAddress], subscribeURL: BenchURL, group: MultiThreadedEventLoopGroup
+        sources: [SocketAddress], routing: BenchRouting, group: MultiThreadedEventLoopGroup
     )
         async throws
     {
         let loops = Array(group.makeIterator())
         let tallies = try loops.map { loop in try loop.submit { NIOLoopBound(BenchLoopTally(), eventLoop: loop) }.wait()
         }
-        let channelNames = (0..<channels).map { "\(channelPrefix)\($0)" }
+        let channelNames = self.channelNames
         let perChannel = (0..<channels).map { c in messages / channels + (c < messages % channels ? 1 : 0) }
         let expectedTotal = (0..<subscribers).reduce(0) { $0 + perChannel[$1 % channels] }
 
         let baseline = ProcessSample.read(serverPid)
         log("connecting \(subscribers) \(transport.rawValue) subscribers on \(channels) channel(s)")
+        if routing.urls.count > 1 {
+            let split = routing.split(subscribers: subscribers, channels: channels)
+            let parts = zip(routing.urls, split).map { url, count in "\(url.host):\(url.port) \(count)" }
+            log("by the ring: \(parts.joined(separator: ", "))")
+        }
+        var curve: [RSSPoint] = []
+        if rssEvery > 0, let baseline { curve.append(RSSPoint(subscribers: 0, rssBytes: baseline.rssBytes)) }
         var connections: [any Channel] = []
         defer { for connection in connections { connection.close(promise: nil) } }
-        for start in stride(from: 0, to: subscribers, by: connectConcurrency) {
-            let batch = (start..<min(start + connectConcurrency, subscribers)).map { i in
+        // Batches of --connect-concurrency; with --rss-every a batch also ends at the next sample.
+        var nextSample = rssEvery > 0 ? rssEvery : Int.max
+        var start = 0
+        while start < subscribers {
+            let end = min(start + connectConcurrency, subscribers, nextSample)
+            let batch = (start..<end).map { i in
                 let loop = loops[i % loops.count]
                 let tally = tallies[i % loops.count]
+                let subscribeURL = routing.url(channel: i % channels)
                 let handler = (subscribeURL.host, subscribeURL.path(channel: channelNames[i % channels]))
                 let expected = perChannel[i % channels]
                 let transport = self.transport
@@ -111,6 +153,11 @@ struct BenchCommand: AsyncParsableCommand {
                     .connect(host: subscribeURL.host, port: subscribeURL.port)
             }
             for future in batch { connections.append(try await future.get()) }
+            start = end
+            if start == nextSample {
+                if start < subscribers { curve.append(try await sampleRSS(connected: start, tallies, loops)) }
+                nextSample += rssEvery
+            }
         }
         try await waitUntil(deadline: .seconds(60), what: "subscribers ready") {
             let ready = try await sum(tallies, loops) { $0.ready }
@@ -120,13 +167,21 @@ struct BenchCommand: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(500))
         let connected = ProcessSample.read(serverPid)
         if idle {
-            try await Task.sleep(for: .seconds(hold))
+            if rssEvery > 0, let connected {
+                curve.append(RSSPoint(subscribers: subscribers, rssBytes: connected.rssBytes))
+            }
+            if let readyFile { try Data("\(subscribers)\n".utf8).write(to: URL(fileURLWithPath: readyFile)) }
+            try await holdIdle()
             let held = ProcessSample.read(serverPid)
             var result = BenchResult(command: CommandLine.arguments.dropFirst().joined(separator: " "))
             result.subscribers = subscribers
             result.serverRSSBytes = held?.rssBytes
             if let baseline, let held {
                 result.rssPerIdleSubscriberBytes = Double(held.rssBytes - baseline.rssBytes) / Double(subscribers)
+            }
+            if rssEvery > 0 {
+                result.rssCurve = curve
+                result.rssSlopeBytesPerSubscriber = RSSPoint.slope(curve)
             }
             return try report(result)
         }
@@ -197,6 +252,35 @@ struct BenchCommand: AsyncParsableCommand {
         }
         try report(result)
         guard result.isComplete else { throw ExitCode.failure }
+    }
+
+    private var channelNames: [String] { (0..<channels).map { "\(channelPrefix)\($0)" } }
+
+    /// The server RSS once the first `connected` subscribers have all been answered, and 500 ms more.
+    private func sampleRSS(
+        connected: Int, _ tallies: [NIOLoopBound<BenchLoopTally>], _ loops: [any EventLoop]
+    ) async throws -> RSSPoint {
+        try await waitUntil(deadline: .seconds(60), what: "subscribers ready") {
+            let ready = try await sum(tallies, loops) { $0.ready }
+            return (ready >= connected, "\(ready)/\(connected)")
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        guard let sample = ProcessSample.read(serverPid) else {
+            throw BenchError(message: "cannot read /proc of the server pids (gone?)")
+        }
+        log("\(connected) subscribers: server RSS \(sample.rssBytes / 1024) KiB")
+        return RSSPoint(subscribers: connected, rssBytes: sample.rssBytes)
+    }
+
+    /// Idle subscribers stay --hold seconds, or until --release-file exists (at most --hold seconds).
+    private func holdIdle() async throws {
+        guard let releaseFile else { return try await Task.sleep(for: .seconds(hold)) }
+        log("holding \(subscribers) idle subscribers until \(releaseFile) exists (at most \(hold) s)")
+        let end = NIODeadline.now() + .seconds(Int64(hold))
+        while !FileManager.default.fileExists(atPath: releaseFile) {
+            guard NIODeadline.now() < end else { return log("--hold passed before \(releaseFile) appeared") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     private var defaultSubscribeURL: String {

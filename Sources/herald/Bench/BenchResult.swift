@@ -38,6 +38,10 @@ struct BenchResult: Codable, Sendable {
     var serverCPUMicrosecondsPerDelivery: Double?
     var serverRSSBytes: Int?
     var rssPerIdleSubscriberBytes: Double?
+    /// With `--rss-every`: the server RSS as the idle subscribers connected, from 0 to all of them.
+    var rssCurve: [RSSPoint]?
+    /// The least-squares slope of `rssCurve`: resident bytes each further subscriber costs.
+    var rssSlopeBytesPerSubscriber: Double?
 
     init(command: String) {
         self.command = command
@@ -76,6 +80,12 @@ struct BenchResult: Codable, Sendable {
                 "server RSS: \((serverRSSBytes ?? 0) / 1024) KiB; per idle subscriber: \(String(format: "%.0f", rss)) B"
             )
         }
+        if let curve = rssCurve, let first = curve.first, let last = curve.last, let slope = rssSlopeBytesPerSubscriber
+        {
+            lines.append(
+                "server RSS curve: \(curve.count) points, \(first.subscribers)→\(last.subscribers) subscribers, "
+                    + "\(first.rssBytes / 1024)→\(last.rssBytes / 1024) KiB; slope \(Self.f(slope)) B per subscriber")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -86,4 +96,26 @@ struct BenchResult: Codable, Sendable {
     }
 
     private static func f(_ value: Double) -> String { String(format: "%.0f", value) }
+}
+
+/// The server's resident memory with this many subscribers connected.
+struct RSSPoint: Codable, Sendable {
+    var subscribers: Int
+    var rssBytes: Int
+
+    /// The least-squares slope of RSS against subscribers, in bytes per subscriber (nil under two distinct counts).
+    static func slope(_ points: [RSSPoint]) -> Double? {
+        guard points.count >= 2 else { return nil }
+        let n = Double(points.count)
+        let meanX = points.reduce(0.0) { $0 + Double($1.subscribers) } / n
+        let meanY = points.reduce(0.0) { $0 + Double($1.rssBytes) } / n
+        var covariance = 0.0
+        var variance = 0.0
+        for point in points {
+            let dx = Double(point.subscribers) - meanX
+            covariance += dx * (Double(point.rssBytes) - meanY)
+            variance += dx * dx
+        }
+        return variance > 0 ? covariance / variance : nil
+    }
 }

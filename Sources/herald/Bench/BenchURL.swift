@@ -25,6 +25,11 @@ struct BenchURL: Sendable {
         guard !host.isEmpty else { throw ValidationError("URL without a host: \(text)") }
     }
 
+    /// The template with `{node}` replaced by a node's `host:port`.
+    init(_ template: String, node: String) throws {
+        try self.init(template.replacingOccurrences(of: "{node}", with: node))
+    }
+
     func path(channel: String) -> String {
         pathTemplate.replacingOccurrences(of: "{channel}", with: channel)
     }
