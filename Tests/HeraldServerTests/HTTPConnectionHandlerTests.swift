@@ -220,6 +220,21 @@ import Testing
         #expect(!admin.channel.isActive)
     }
 
+    @Test func readingPausesWhileTooManyRequestsAwaitAnswers() throws {
+        let (engine, admin) = try adminConnection { $0.maxPipelinedRequests = 2 }
+        let reads = ReadCounter()
+        try admin.channel.pipeline.syncOperations.addHandler(reads, position: .first)
+        engine.holdPublishes = true
+        try admin.send(["a", "b", "c"].map { publishRequest($0, "m") }.joined())
+        admin.channel.read()
+        #expect(reads.count == 0, "the socket is not read while three requests wait")
+        engine.releasePublish(0)
+        engine.releasePublish(0)
+        #expect(reads.count == 1, "one answer left to give: reading resumes")
+        engine.releasePublish(0)
+        #expect(answeredChannels(try admin.receivedText()) == ["a", "b", "c"])
+    }
+
     @Test func pipelinedPublishesAreAllAnsweredInOrderWhenTheEngineAnswersLater() throws {
         let (engine, admin) = try adminConnection()
         engine.deferPublishes = true
@@ -229,5 +244,16 @@ import Testing
         let answers = try admin.receivedText().components(separatedBy: "HTTP/1.1 200 OK").dropFirst()
         #expect(answers.count == 5)
         #expect(answers.enumerated().allSatisfy { $1.contains("\"published_messages\": \($0 + 1),") })
+    }
+}
+
+/// Counts the reads that reach the socket end of the pipeline.
+final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = Any
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
     }
 }

@@ -76,6 +76,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         waiting = nil
         handedOver = true
         exchanges.removeAll()
+        // The subscriber reads from here on (WebSocket frames, or the close of an SSE client).
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
         context.fireChannelInactive()
     }
 
@@ -277,7 +282,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard wrote else { return }
         context.flush()
         startReady()
-        if readHeld, exchanges.count < node.settings.maxPipelinedRequests {
+        if readHeld, !handedOver, exchanges.count < node.settings.maxPipelinedRequests {
             readHeld = false
             context.read()
         }
@@ -303,6 +308,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard let context else { return false }
         handedOver = true
         exchanges.removeAll()
+        // The subscriber reads from here on (WebSocket frames, or the close of an SSE client).
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
         let pipeline = context.pipeline.syncOperations
         do {
             try pipeline.addHandlers(handlers)
