@@ -71,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
     var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
+    @Option(help: "First read buffer of a public connection (grows for larger requests); each subscriber keeps one.")
+    var initialReadBuffer = ByteSize(bytes: 256)
 
     // MARK: Templates
     @Option(help: "Message template of every mode (default: push-stream's JSON; streaming: its iframe script).")
@@ -120,6 +122,9 @@ struct ServeCommand: AsyncParsableCommand {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
+        if !(64...65_536).contains(initialReadBuffer.bytes) {
+            throw ValidationError("--initial-read-buffer must be between 64 bytes and 64k.")
+        }
     }
 
     /// The node's settings from the parsed options.
@@ -158,6 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.allowedOrigins = allowedOrigins
         s.maxSubscriberBuffer = maxSubscriberBuffer
         s.requestTimeout = requestTimeout
+        s.initialReadBuffer = initialReadBuffer
         s.streamingTemplates = templates(
             s.streamingTemplates, streamingHeaderTemplate, streamingMessageTemplate, streamingFooterTemplate)
         s.eventSourceTemplates = templates(

@@ -132,12 +132,20 @@ public final class HeraldNode: Service {
         let connections = self.connections
         let settings = self.settings
         let highWater = max(settings.maxSubscriberBuffer.bytes, 1024)
+        // Subscribers connect to the public listener and keep their read buffer while idle: start it
+        // small there. Publishers on the admin listener keep NIO's default (2 KiB, growing).
+        let initialRead = min(max(settings.initialReadBuffer.bytes, 64), 65_536)
+        let reads =
+            role == .public
+            ? AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initialRead, maximum: 65_536)
+            : AdaptiveRecvByteBufferAllocator()
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelOption(.recvAllocator, value: reads)
             .childChannelInitializer { channel in
                 connections.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
