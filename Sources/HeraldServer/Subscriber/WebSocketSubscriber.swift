@@ -19,24 +19,17 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         case serviceRestart = 1012
     }
 
-    /// Sent once, then let go: an idle connection should cost as little as possible.
-    private var responseHead: String?
-    private let allowPublish: Bool
-    private let maxMessageSize: Int
-    private var context: ChannelHandlerContext?
+    // The flag first: it fills the end of the superclass's fields (see LiveSubscriber).
     private var finished = false
+    private var context: ChannelHandlerContext?
     /// A text message arriving in fragments.
     private var fragments: [UInt8]?
 
-    init(
-        loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription], responseHead: String,
-        allowPublish: Bool, maxMessageSize: Int
-    ) {
-        self.responseHead = responseHead
-        self.allowPublish = allowPublish
-        self.maxMessageSize = maxMessageSize
+    init(loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription]) {
         super.init(mode: .webSocket, loop: loop, registry: registry, channels: channels)
     }
+
+    private var settings: NodeSettings { registry.renderer.settings }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -44,10 +37,9 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     /// Completes the handshake, then joins the channels once they are validated. push-stream
     /// validates after the `101`, reporting refusals in a close frame (1008 with the HTTP status).
-    func beginAfterValidation(_ validation: EventLoopFuture<Void>, connectionTTL: TimeSpan?) {
+    func beginAfterValidation(_ validation: EventLoopFuture<Void>, responseHead: String, connectionTTL: TimeSpan?) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead ?? "")), promise: nil)
-        responseHead = nil
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
         wroteSincePing = true
         validation.hop(to: loop).assumeIsolated().whenComplete { [self] result in
             guard !finished else { return }
@@ -95,14 +87,14 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     private func append(_ frame: WebSocketFrame) {
         fragments! += frame.unmaskedData.readableBytesView
-        guard fragments!.count <= maxMessageSize else { return close(code: .messageTooBig, reason: []) }
+        guard fragments!.count <= settings.maxMessageSize.bytes else { return close(code: .messageTooBig, reason: []) }
         guard frame.fin else { return }
         let message = fragments!
         fragments = nil
         guard String(validating: message, as: UTF8.self) != nil else {
             return close(code: .invalidPayload, reason: [])
         }
-        guard allowPublish, !message.isEmpty else { return }
+        guard settings.websocketAllowPublish, !message.isEmpty else { return }
         let events = registry.renderer.settings.eventsChannelID
         let targets = channelNames.filter { $0 != events }
         guard !targets.isEmpty else { return }
