@@ -341,6 +341,11 @@ final class LoopShard {
         }
     }
 
+    /// The grace period is over: whoever is left is closed (its client resumes elsewhere).
+    func closeAll() {
+        for subscriber in Array(all.values) { subscriber.finish(sendFooter: false) }
+    }
+
     /// Lets every subscriber go (the node is stopping), spread over `period` so they do not all
     /// reconnect to the other nodes in the same instant: footer, close frame, end of stream.
     func drain(over period: TimeAmount, on loop: any EventLoop) {
