@@ -3,7 +3,6 @@ import Foundation
 import HeraldCore
 import NIOCore
 import NIOHTTP1
-import NIOWebSocket
 
 extension HTTPConnectionHandler {
     /// A subscriber location: validates, then serves the request in its mode.
@@ -244,17 +243,14 @@ extension HTTPConnectionHandler {
             upgradeHeaders.add(name: name, value: value)
         }
         let subscriber = WebSocketSubscriber(loop: context!.eventLoop, registry: node.registry, channels: channels)
-        let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessageSize))
         let validation = validate(selections)
-        guard handOver(to: [decoder, subscriber]) else { return }
+        guard handOver(to: [subscriber]) else { return }
         subscriber.beginAfterValidation(
             validation,
             responseHead: ResponseHeaders.render(
                 status: .switchingProtocols, version: head.version, headers: upgradeHeaders),
             connectionTTL: node.settings.subscriberConnectionTTL)
     }
-
-    private var maxMessageSize: Int { node.settings.maxMessageSize.bytes }
 
     /// `Sec-WebSocket-Accept`: base64(SHA-1(key + RFC 6455's GUID)).
     static func webSocketAccept(key: String) -> String {
