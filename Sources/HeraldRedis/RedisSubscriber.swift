@@ -473,7 +473,10 @@ public final class RedisSubscriber: Sendable {
                 state.inflight.removeValue(forKey: channel)
             }
             if subscribed {
-                state.active.insert(channel)
+                // The name from Redis's reply is a fresh copy; keep the one already held, so a
+                // long name's storage is shared by every set instead of held once more per channel.
+                let held = state.requested.firstIndex(of: channel).map { state.requested[$0] }
+                state.active.insert(held ?? channel)
             } else {
                 state.active.remove(channel)
             }

@@ -78,6 +78,11 @@ public struct NodeSettings: Sendable {
     public var requestTimeout = TimeSpan.seconds(30)
     /// Requests of one connection read ahead of their answers (pipelined publishes run side by side).
     public var maxPipelinedRequests = 32
+    /// First read buffer of a public-listener connection, rounded down to a power of two; it grows
+    /// for larger requests. A subscriber keeps the buffer its request was read into for as long as
+    /// it stays connected (SwiftNIO pools it per connection), so a small one is most of what an idle
+    /// subscriber saves: 256 bytes hold a plain subscribe request, a browser's takes one more read.
+    public var initialReadBuffer = ByteSize(bytes: 256)
 
     // Templates, per mode
     public var streamingTemplates = ModeTemplates.streamingPage

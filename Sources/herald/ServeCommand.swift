@@ -73,6 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
     @Option(help: "Requests of one connection read ahead of their answers (pipelined publishes run together).")
     var maxPipelinedRequests = 32
+    @Option(help: "First read buffer of a public connection (grows for larger requests); each subscriber keeps one.")
+    var initialReadBuffer = ByteSize(bytes: 256)
 
     // MARK: Templates
     @Option(help: "Message template of every mode (default: push-stream's JSON; streaming: its iframe script).")
@@ -123,6 +125,9 @@ struct ServeCommand: AsyncParsableCommand {
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
+        if !(64...65_536).contains(initialReadBuffer.bytes) {
+            throw ValidationError("--initial-read-buffer must be between 64 bytes and 64k.")
+        }
     }
 
     /// The node's settings from the parsed options.
@@ -162,6 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.maxSubscriberBuffer = maxSubscriberBuffer
         s.requestTimeout = requestTimeout
         s.maxPipelinedRequests = maxPipelinedRequests
+        s.initialReadBuffer = initialReadBuffer
         s.streamingTemplates = templates(
             s.streamingTemplates, streamingHeaderTemplate, streamingMessageTemplate, streamingFooterTemplate)
         s.eventSourceTemplates = templates(

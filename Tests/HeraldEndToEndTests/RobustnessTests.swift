@@ -226,4 +226,24 @@ import Testing
         #expect(try await node.waitForSubscribers("gone", count: 0))
         #expect(try await node.publish("gone", "nobody listens").status == 200)
     }
+
+    @Test func requestsLargerThanTheFirstReadBufferAreServed() async throws {
+        // 64 bytes take a browser-sized request (cookies) in several reads, each larger than the last.
+        let node = try await HeraldProcess.start(["--initial-read-buffer", "64"])
+        defer { node.stop() }
+        let cookie = [("Cookie", String(repeating: "c", count: 3000)), ("User-Agent", "a browser")]
+        let stream = try await HTTPStream.connect(port: node.port, "/ev/big", headers: cookie)
+        defer { stream.close() }
+        #expect(stream.status == 200)
+        let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/big", extraHeaders: cookie)
+        defer { socket.close() }
+        #expect(socket.isAccepted)
+        try #require(try await node.waitForSubscribers("big", count: 2))
+        try await node.publish("big", "through")
+        #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 1 })
+        #expect(try await socket.readTextFrames(1))
+        // Client frames after the upgrade are still read (a ping is answered).
+        try await socket.sendAsync(0x9, payload: Array("p".utf8))
+        #expect(try await socket.readUntil { $0.opcode == 0xA } != nil)
+    }
 }

@@ -29,6 +29,75 @@ import Testing
         #expect(Array(frame[headerLength...]) == payload)
     }
 
+    /// A client frame as a browser sends it: masked, with a 7-, 16- or 64-bit length.
+    static func clientFrame(
+        fin: Bool = true, opcode: UInt8, payload: [UInt8], masked: Bool = true, longLength: Bool = false
+    ) -> [UInt8] {
+        var bytes: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        let mask: UInt8 = masked ? 0x80 : 0
+        if longLength || payload.count > 65_535 {
+            bytes.append(mask | 127)
+            bytes += (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
+        } else if payload.count < 126 {
+            bytes.append(mask | UInt8(payload.count))
+        } else {
+            bytes += [mask | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        guard masked else { return bytes + payload }
+        let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        return bytes + key + payload.enumerated().map { $0.element ^ key[$0.offset & 3] }
+    }
+
+    @Test(arguments: [0, 5, 125, 126, 300, 65_536])
+    func clientFramesAreReadWholeAndUnmasked(length: Int) throws {
+        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0) }
+        for longLength in [false, true] {
+            let bytes = Self.clientFrame(opcode: 0x1, payload: payload, longLength: longLength) + [0x89, 0x80]
+            // Every prefix short of the whole frame is left alone.
+            for cut in [0, 1, 2, bytes.count / 2, bytes.count - 3] where cut < bytes.count - 2 {
+                var partial = ByteBuffer(bytes: bytes[..<cut])
+                #expect(try WebSocketFraming.readClientFrame(from: &partial, maxSize: 100_000) == nil)
+                #expect(partial.readableBytes == cut)
+            }
+            var buffer = ByteBuffer(bytes: bytes)
+            let frame = try #require(try WebSocketFraming.readClientFrame(from: &buffer, maxSize: 100_000))
+            #expect(frame == .init(fin: true, opcode: 0x1, payload: payload))
+            // What follows (the start of a masked ping) stays for the next read.
+            #expect(Array(buffer.readableBytesView) == [0x89, 0x80])
+        }
+    }
+
+    @Test func unmaskedAndFragmentedClientFrames() throws {
+        var buffer = ByteBuffer(
+            bytes: Self.clientFrame(fin: false, opcode: 0x1, payload: Array("he".utf8), masked: false)
+                + Self.clientFrame(opcode: 0x0, payload: Array("llo".utf8)))
+        let first = try #require(try WebSocketFraming.readClientFrame(from: &buffer, maxSize: 10))
+        let second = try #require(try WebSocketFraming.readClientFrame(from: &buffer, maxSize: 10))
+        #expect(first == .init(fin: false, opcode: 0x1, payload: Array("he".utf8)))
+        #expect(second == .init(fin: true, opcode: 0x0, payload: Array("llo".utf8)))
+        #expect(buffer.readableBytes == 0)
+    }
+
+    @Test func oversizedAndInvalidControlClientFramesAreRefusedFromTheirHeader() {
+        // Only the header has arrived: the length alone refuses it.
+        var large = ByteBuffer(bytes: Self.clientFrame(opcode: 0x1, payload: Array(repeating: 0, count: 200)).prefix(8))
+        #expect(throws: WebSocketFraming.ClientFrameError.tooLarge) {
+            try WebSocketFraming.readClientFrame(from: &large, maxSize: 100)
+        }
+        var huge = ByteBuffer(bytes: [0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0])
+        #expect(throws: WebSocketFraming.ClientFrameError.tooLarge) {
+            try WebSocketFraming.readClientFrame(from: &huge, maxSize: 100)
+        }
+        var fragmentedPing = ByteBuffer(bytes: Self.clientFrame(fin: false, opcode: 0x9, payload: []))
+        #expect(throws: WebSocketFraming.ClientFrameError.invalidControlFrame) {
+            try WebSocketFraming.readClientFrame(from: &fragmentedPing, maxSize: 1000)
+        }
+        var longPing = ByteBuffer(bytes: Self.clientFrame(opcode: 0x9, payload: Array(repeating: 0, count: 126)))
+        #expect(throws: WebSocketFraming.ClientFrameError.invalidControlFrame) {
+            try WebSocketFraming.readClientFrame(from: &longPing, maxSize: 1000)
+        }
+    }
+
     @Test func closeFrameCarriesCodeAndReason() {
         let frame = Array(WebSocketFraming.close(code: 1008, reason: Array("no".utf8)).readableBytesView)
         #expect(frame == [0x88, 4, 0x03, 0xF0, 0x6E, 0x6F])

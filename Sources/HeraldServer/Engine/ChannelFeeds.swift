@@ -17,9 +17,25 @@ final class ChannelFeeds: Sendable {
         var hosts = 0
         var lastDelivered: Int64?
         /// The channel's incarnation when last read; a different one means its ids restarted.
-        var epoch: String?
+        var epoch: Epoch?
         var repairing = false
         var held: [Message] = []
+    }
+
+    /// A channel's incarnation. Epochs are microsecond timestamps, 16 digits: one more than a
+    /// String holds inline, so one per hosted channel would be a heap allocation. Kept as a number.
+    private enum Epoch: Equatable {
+        case number(Int64)
+        case text(String)
+
+        init?(_ text: String?) {
+            guard let text else { return nil }
+            if let number = Int64(text), String(number) == text {
+                self = .number(number)
+            } else {
+                self = .text(text)
+            }
+        }
     }
 
     let loop: any EventLoop
@@ -61,7 +77,7 @@ final class ChannelFeeds: Sendable {
         state.withValue { feeds in
             guard var feed = feeds[channel] else { return }
             if feed.lastDelivered == nil { feed.lastDelivered = lastID ?? 0 }
-            if feed.epoch == nil { feed.epoch = epoch }
+            if feed.epoch == nil { feed.epoch = Epoch(epoch) }
             feeds[channel] = feed
         }
     }
@@ -143,11 +159,11 @@ final class ChannelFeeds: Sendable {
             switch result {
             case .success(let backlog):
                 stored = backlog.messages
-                epoch = backlog.epoch
+                epoch = Epoch(backlog.epoch)
                 // Another incarnation, or fewer ids than already delivered: Redis lost the channel (a
                 // restart without persistence) or it was re-created. Its ids start again; so do the
                 // subscribers'.
-                let reincarnated = knownEpoch != nil && backlog.epoch != nil && knownEpoch != backlog.epoch
+                let reincarnated = knownEpoch != nil && epoch != nil && knownEpoch != epoch
                 if backlog.lastID < last || reincarnated { base = 0 }
             case .failure(let error):
                 let hosted = state.withValue { $0[channel].map { $0.hosts > 0 } ?? false }

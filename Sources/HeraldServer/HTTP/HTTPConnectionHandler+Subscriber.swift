@@ -3,7 +3,6 @@ import Foundation
 import HeraldCore
 import NIOCore
 import NIOHTTP1
-import NIOWebSocket
 
 extension HTTPConnectionHandler {
     /// A subscriber location: validates, then serves the request in its mode.
@@ -212,10 +211,11 @@ extension HTTPConnectionHandler {
         }
         headers.add(name: ResponseHeaders.node, value: node.settings.identity)
         let subscriber = StreamSubscriber(
-            mode: mode, loop: context!.eventLoop, registry: node.registry, channels: channels, chunked: chunked,
-            responseHead: ResponseHeaders.render(status: .ok, version: head.version, headers: headers))
+            mode: mode, loop: context!.eventLoop, registry: node.registry, channels: channels, chunked: chunked)
         guard handOver(to: [subscriber]) else { return }
-        subscriber.begin(connectionTTL: node.settings.subscriberConnectionTTL)
+        subscriber.begin(
+            responseHead: ResponseHeaders.render(status: .ok, version: head.version, headers: headers),
+            connectionTTL: node.settings.subscriberConnectionTTL)
     }
 
     // MARK: WebSocket
@@ -242,18 +242,15 @@ extension HTTPConnectionHandler {
         for (name, value) in headers where name.lowercased().hasPrefix("access-control") {
             upgradeHeaders.add(name: name, value: value)
         }
-        let subscriber = WebSocketSubscriber(
-            loop: context!.eventLoop, registry: node.registry, channels: channels,
+        let subscriber = WebSocketSubscriber(loop: context!.eventLoop, registry: node.registry, channels: channels)
+        let validation = validate(selections)
+        guard handOver(to: [subscriber]) else { return }
+        subscriber.beginAfterValidation(
+            validation,
             responseHead: ResponseHeaders.render(
                 status: .switchingProtocols, version: head.version, headers: upgradeHeaders),
-            allowPublish: node.settings.websocketAllowPublish, maxMessageSize: maxMessageSize)
-        let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessageSize))
-        let validation = validate(selections)
-        guard handOver(to: [decoder, subscriber]) else { return }
-        subscriber.beginAfterValidation(validation, connectionTTL: node.settings.subscriberConnectionTTL)
+            connectionTTL: node.settings.subscriberConnectionTTL)
     }
-
-    private var maxMessageSize: Int { node.settings.maxMessageSize.bytes }
 
     /// `Sec-WebSocket-Accept`: base64(SHA-1(key + RFC 6455's GUID)).
     static func webSocketAccept(key: String) -> String {

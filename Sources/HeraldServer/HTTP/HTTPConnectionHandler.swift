@@ -65,10 +65,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        node.connections.track(context.channel)
     }
 
+    /// The connection closed, or a subscriber took it over (and the registry tracks it).
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        node.connections.untrack(context.channel)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,15 +1,22 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The node's open connections, so shutdown can tell them to finish and wait until they have.
+/// The node's connections in their HTTP phase (reading or answering requests, long-polling), so
+/// shutdown can tell them to finish and wait until they have. A subscriber that takes a connection
+/// over is tracked by the registry from then on: an idle one costs no entry here and no close
+/// callback.
 final class ConnectionTracker: Sendable {
     private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     func track(_ channel: any Channel) {
-        let id = ObjectIdentifier(channel)
-        channels.withLockedValue { $0[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = channels.withLockedValue { $0.removeValue(forKey: id) }
+        channels.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func untrack(_ channel: any Channel) {
+        channels.withLockedValue { channels in
+            channels[ObjectIdentifier(channel)] = nil
+            // A burst of connections grew the table; an idle node need not keep it.
+            if channels.isEmpty { channels = [:] }
         }
     }
 

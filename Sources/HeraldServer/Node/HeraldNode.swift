@@ -17,7 +17,6 @@ public final class HeraldNode: Service {
     public let context: NodeContext
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
-    private let connections = ConnectionTracker()
     private let listeners = NIOLockedValueBox<[any Channel]>([])
     private let bound = NIOLockedValueBox<(public: SocketAddress?, admin: SocketAddress?)>((nil, nil))
 
@@ -95,7 +94,9 @@ public final class HeraldNode: Service {
             _ = context.engine.leave(on: group.next())
             for listener in listeners.withLockedValue({ $0 }) { listener.close(promise: nil) }
         }
-        logger.info("herald node stopping", metadata: ["connections": "\(connections.count)"])
+        logger.info(
+            "herald node stopping",
+            metadata: ["connections": "\(context.connections.count + context.registry.connectionCount)"])
         await drain()
         for timer in timers { timer.cancel() }
         try? await context.engine.shutdown(on: group.next()).get()
@@ -106,6 +107,7 @@ public final class HeraldNode: Service {
     /// Ends every subscriber with its footer or close frame, lets answers in flight finish,
     /// then closes what remains once the grace period is over.
     private func drain() async {
+        let connections = context.connections
         // Spread is for crowds: half a millisecond per subscriber (10,000 take five seconds), at most
         // the drain period, itself at most 80% of the grace.
         let crowd = Int64(context.registry.connectionCount) / 2
@@ -121,26 +123,33 @@ public final class HeraldNode: Service {
             try? await Task.sleep(for: .milliseconds(10))
         }
         for channel in connections.all { channel.pipeline.fireUserInboundEventTriggered(ShutdownEvent.closeIdle) }
-        while connections.count > 0 && NIODeadline.now() < deadline {
+        while connections.count + context.registry.connectionCount > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for channel in connections.all { try? await channel.close() }
+        try? await context.registry.forEachShard { shard, _ in shard.closeAll() }.get()
     }
 
     private func bind(host: String, port: Int, role: ListenerRole) async throws -> any Channel {
         let context = self.context
-        let connections = self.connections
         let settings = self.settings
         let highWater = max(settings.maxSubscriberBuffer.bytes, 1024)
+        // Subscribers connect to the public listener and keep their read buffer while idle: start it
+        // small there. Publishers on the admin listener keep NIO's default (2 KiB, growing).
+        let initialRead = min(max(settings.initialReadBuffer.bytes, 64), 65_536)
+        let reads =
+            role == .public
+            ? AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initialRead, maximum: 65_536)
+            : AdaptiveRecvByteBufferAllocator()
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelOption(.recvAllocator, value: reads)
             .childChannelInitializer { channel in
-                connections.track(channel)
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
                     try Self.configureHTTP(channel.pipeline.syncOperations, context: context, role: role)
                 }
             }

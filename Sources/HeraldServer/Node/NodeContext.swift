@@ -19,6 +19,8 @@ public final class NodeContext: Sendable {
     let logger: Logger
     let cluster: ClusterView
     let metrics = NodeMetrics()
+    /// Connections in their HTTP phase; subscribers are in the registry.
+    let connections = ConnectionTracker()
     /// Renders the metrics registry for `/metrics` (set by the process that bootstrapped metrics).
     let metricsExposition: (@Sendable () -> String)?
     private let draining = NIOLockedValueBox(false)

@@ -3,22 +3,58 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Which event loops host subscribers of one channel, and which transports they use.
+///
+/// Kept inline, without arrays: the node holds one per hosted channel, which with private channels
+/// is one per idle subscriber.
 struct ChannelHosting: Sendable {
-    /// Subscriber count per event loop, indexed like the registry's shards.
-    var perLoop: [Int]
+    /// The loops (by shard index) with at least one subscriber of the channel.
+    var loops = LoopSet()
     /// Subscriber count per transport kind (bit index of ``FrameKinds``).
-    var perKind: [Int] = [0, 0, 0, 0]
-    var total = 0
+    var perKind = SIMD4<UInt32>()
     /// Completes when the engine delivers the channel's messages: every joiner waits for it, not
     /// only the first (a second subscriber must not read the backlog before the channel is live).
+    /// Dropped once it succeeds: a joiner finding none joins a live channel.
     var live: EventLoopFuture<Void>?
 
-    init(loops: Int) { perLoop = Array(repeating: 0, count: loops) }
+    var total: Int { Int(perKind.wrappedSum()) }
 
     var kinds: FrameKinds {
         var kinds = FrameKinds()
-        for bit in 0..<perKind.count where perKind[bit] > 0 { kinds.insert(FrameKinds(rawValue: 1 << bit)) }
+        for bit in 0..<perKind.scalarCount where perKind[bit] > 0 { kinds.insert(FrameKinds(rawValue: 1 << bit)) }
         return kinds
+    }
+}
+
+/// A set of event-loop indexes: one word inline, more words only past 64 loops.
+struct LoopSet: Sendable {
+    private var first: UInt64 = 0
+    private var rest: [UInt64] = []
+
+    mutating func insert(_ index: Int) {
+        guard index >= 64 else { return first |= 1 << UInt64(index) }
+        let word = index / 64 - 1
+        if rest.count <= word { rest += Array(repeating: 0, count: word + 1 - rest.count) }
+        rest[word] |= 1 << UInt64(index % 64)
+    }
+
+    mutating func remove(_ index: Int) {
+        guard index >= 64 else { return first &= ~(1 << UInt64(index)) }
+        let word = index / 64 - 1
+        if word < rest.count { rest[word] &= ~(1 << UInt64(index % 64)) }
+    }
+
+    /// Calls `body` with each index in the set, in increasing order.
+    func forEach(_ body: (Int) -> Void) {
+        Self.forEachBit(of: first, base: 0, body)
+        for (offset, word) in rest.enumerated() { Self.forEachBit(of: word, base: 64 * (offset + 1), body) }
+    }
+
+    private static func forEachBit(of word: UInt64, base: Int, _ body: (Int) -> Void) {
+        var bits = word
+        while bits != 0 {
+            body(base + bits.trailingZeroBitCount)
+            bits &= bits - 1
+        }
     }
 }
 
@@ -48,8 +84,8 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         self.engine = engine
         // Each shard is created on its own loop: it is only ever touched there.
         self.shards = loops.map { loop in
-            if loop.inEventLoop { return NIOLoopBound(LoopShard(), eventLoop: loop) }
-            return try! loop.submit { NIOLoopBound(LoopShard(), eventLoop: loop) }.wait()
+            if loop.inEventLoop { return NIOLoopBound(LoopShard(loop: loop), eventLoop: loop) }
+            return try! loop.submit { NIOLoopBound(LoopShard(loop: loop), eventLoop: loop) }.wait()
         }
     }
 
@@ -73,22 +109,29 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let newlyHosted: [(String, EventLoopPromise<Void>)] = hosting.withLockedValue { hosting in
             var newlyHosted: [(String, EventLoopPromise<Void>)] = []
             for channel in channels {
-                var entry = hosting[channel] ?? ChannelHosting(loops: loops.count)
+                var entry = hosting[channel] ?? ChannelHosting()
                 if entry.total == 0 {
                     let promise = loop.makePromise(of: Void.self)
                     entry.live = promise.futureResult
                     newlyHosted.append((channel, promise))
                 }
                 if let live = entry.live { waits.append(live) }
-                entry.perLoop[index] += 1
+                entry.loops.insert(index)
                 entry.perKind[kindBit] += 1
-                entry.total += 1
                 hosting[channel] = entry
             }
             return newlyHosted
         }
         engine.touch(channels)
-        for (channel, promise) in newlyHosted { engine.host(channel, on: loop).cascade(to: promise) }
+        for (channel, promise) in newlyHosted {
+            engine.host(channel, on: loop).cascade(to: promise)
+            let live = promise.futureResult
+            live.whenSuccess { [hosting] in
+                hosting.withLockedValue { hosting in
+                    if hosting[channel]?.live === live { hosting[channel]?.live = nil }
+                }
+            }
+        }
         guard !waits.isEmpty else { return loop.makeSucceededVoidFuture() }
         return EventLoopFuture.andAllSucceed(waits.map { $0.hop(to: loop) }, on: loop)
     }
@@ -97,16 +140,17 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     func remove(_ subscriber: LiveSubscriber, from channels: [String]) {
         let index = loopIndex[ObjectIdentifier(subscriber.loop)]!
         let kindBit = FrameKinds(subscriber.mode).rawValue.trailingZeroBitCount
-        shards[index].value.remove(subscriber, from: channels)
+        let shard = shards[index].value
+        shard.remove(subscriber, from: channels)
         if !subscriber.isRegistered { connections.withLockedValue { $0 -= 1 } }
         let released: [String] = hosting.withLockedValue { hosting in
             var released: [String] = []
             for channel in channels {
                 guard var entry = hosting[channel] else { continue }
-                entry.perLoop[index] -= 1
-                entry.perKind[kindBit] -= 1
-                entry.total -= 1
-                if entry.total <= 0 {
+                if entry.perKind[kindBit] > 0 { entry.perKind[kindBit] -= 1 }
+                // Only this loop changes its own bit, always right after its shard changed.
+                if !shard.hosts(channel) { entry.loops.remove(index) }
+                if entry.total == 0 {
                     hosting[channel] = nil
                     released.append(channel)
                 } else {
@@ -137,7 +181,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     public func deliver(_ message: Message) {
         guard let entry = hosting.withLockedValue({ $0[message.channel] }) else { return }
         let rendered = renderer.render(message, for: entry.kinds)
-        for (i, count) in entry.perLoop.enumerated() where count > 0 {
+        entry.loops.forEach { i in
             let shard = shards[i]
             loops[i].execute { shard.value.deliver(rendered) }
         }
@@ -146,7 +190,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     public func channelDeleted(_ channel: String, notice: Message) {
         guard let entry = hosting.withLockedValue({ $0[channel] }) else { return }
         let rendered = renderer.render(notice, for: entry.kinds)
-        for (i, count) in entry.perLoop.enumerated() where count > 0 {
+        entry.loops.forEach { i in
             let shard = shards[i]
             loops[i].execute { shard.value.channelDeleted(rendered) }
         }
@@ -154,7 +198,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
 
     public func channelReset(_ channel: String) {
         guard let entry = hosting.withLockedValue({ $0[channel] }) else { return }
-        for (i, count) in entry.perLoop.enumerated() where count > 0 {
+        entry.loops.forEach { i in
             let shard = shards[i]
             loops[i].execute { shard.value.channelReset(channel) }
         }
@@ -190,13 +234,59 @@ public final class SubscriberRegistry: MessageSink, Sendable {
 
 /// The subscribers of one event loop. Touched only on that loop, so it needs no lock.
 final class LoopShard {
-    private var byChannel: [String: [ObjectIdentifier: LiveSubscriber]] = [:]
+    /// The subscribers of one channel on this loop. Most channels have one: it is held without a
+    /// dictionary of its own, which would cost an idle subscriber more than the entry itself.
+    private enum Members {
+        case one(LiveSubscriber)
+        case many([ObjectIdentifier: LiveSubscriber])
+
+        mutating func insert(_ subscriber: LiveSubscriber) {
+            switch self {
+            case .one(let other):
+                guard other !== subscriber else { return }
+                self = .many([ObjectIdentifier(other): other, ObjectIdentifier(subscriber): subscriber])
+            case .many(var members):
+                self = .one(subscriber)  // lets go of the dictionary, so it grows in place
+                members[ObjectIdentifier(subscriber)] = subscriber
+                self = .many(members)
+            }
+        }
+
+        /// Removes `subscriber`; false when none is left.
+        mutating func remove(_ subscriber: LiveSubscriber) -> Bool {
+            switch self {
+            case .one(let other):
+                return other !== subscriber
+            case .many(var members):
+                self = .one(subscriber)
+                members[ObjectIdentifier(subscriber)] = nil
+                if members.count == 1, let last = members.values.first {
+                    self = .one(last)
+                } else {
+                    self = .many(members)
+                }
+                return !members.isEmpty
+            }
+        }
+
+        func forEach(_ body: (LiveSubscriber) -> Void) {
+            switch self {
+            case .one(let subscriber): body(subscriber)
+            case .many(let members): for subscriber in members.values { body(subscriber) }
+            }
+        }
+    }
+
+    let loop: any EventLoop
+    private var byChannel: [String: Members] = [:]
     private(set) var all: [ObjectIdentifier: LiveSubscriber] = [:]
     private var toFlush: [LiveSubscriber] = []
 
+    init(loop: any EventLoop) { self.loop = loop }
+
     /// Flushes `subscriber` once the tasks already queued on the loop have run: deliveries handed
     /// to this loop together share one write per subscriber.
-    func scheduleFlush(_ subscriber: LiveSubscriber, on loop: any EventLoop) {
+    func scheduleFlush(_ subscriber: LiveSubscriber) {
         toFlush.append(subscriber)
         guard toFlush.count == 1 else { return }
         loop.assumeIsolated().execute { [self] in
@@ -207,33 +297,36 @@ final class LoopShard {
     }
 
     func add(_ subscriber: LiveSubscriber) {
-        let id = ObjectIdentifier(subscriber)
-        all[id] = subscriber
-        for channel in subscriber.channelNames { byChannel[channel, default: [:]][id] = subscriber }
+        all[ObjectIdentifier(subscriber)] = subscriber
+        for channel in subscriber.channelNames {
+            if byChannel[channel]?.insert(subscriber) == nil { byChannel[channel] = .one(subscriber) }
+        }
     }
 
     func remove(_ subscriber: LiveSubscriber, from channels: [String]) {
-        let id = ObjectIdentifier(subscriber)
-        for channel in channels {
-            byChannel[channel]?[id] = nil
-            if byChannel[channel]?.isEmpty == true { byChannel[channel] = nil }
+        for channel in channels where byChannel[channel]?.remove(subscriber) == false {
+            byChannel[channel] = nil
         }
-        if !subscriber.isRegistered { all[id] = nil }
+        if !subscriber.isRegistered { all[ObjectIdentifier(subscriber)] = nil }
     }
 
+    /// Whether a subscriber of `channel` is on this loop.
+    func hosts(_ channel: String) -> Bool { byChannel[channel] != nil }
+
+    // Each walks a copy: a subscriber may leave its channels while being told.
     func deliver(_ rendered: RenderedMessage) {
-        guard let subscribers = byChannel[rendered.message.channel] else { return }
-        for subscriber in subscribers.values { subscriber.receive(rendered) }
+        guard let members = byChannel[rendered.message.channel] else { return }
+        members.forEach { $0.receive(rendered) }
     }
 
     func channelDeleted(_ rendered: RenderedMessage) {
-        guard let subscribers = byChannel[rendered.message.channel] else { return }
-        for subscriber in subscribers.values { subscriber.channelDeleted(rendered) }
+        guard let members = byChannel[rendered.message.channel] else { return }
+        members.forEach { $0.channelDeleted(rendered) }
     }
 
     func channelReset(_ channel: String) {
-        guard let subscribers = byChannel[channel] else { return }
-        for subscriber in subscribers.values { subscriber.channelReset(channel) }
+        guard let members = byChannel[channel] else { return }
+        members.forEach { $0.channelReset(channel) }
     }
 
     func sweep(now: NIODeadline) {
@@ -246,6 +339,11 @@ final class LoopShard {
             if !subscriber.wroteSincePing { subscriber.ping() }
             subscriber.wroteSincePing = false
         }
+    }
+
+    /// The grace period is over: whoever is left is closed (its client resumes elsewhere).
+    func closeAll() {
+        for subscriber in Array(all.values) { subscriber.finish(sendFooter: false) }
     }
 
     /// Lets every subscriber go (the node is stopping), spread over `period` so they do not all

@@ -31,39 +31,42 @@ struct ChannelSubscription {
 /// messages first (held in `pending`), read the backlog, deliver what follows the resume point,
 /// then the held messages with a higher id. No gap, no duplicate, order kept.
 class LiveSubscriber {
-    let mode: SubscriberMode
-    let loop: any EventLoop
+    // Stored properties go largest first, the flags last and together: an idle subscriber is
+    // mostly this object, so padding counts.
     let registry: SubscriberRegistry
     var channels: [ChannelSubscription]
     /// When the connection ends on its own (time to live).
     var deadline: NIODeadline = .distantFuture
+    /// Bytes of live messages held during catch-up; bounded like the socket's output.
+    private var pendingBytes = 0
+    /// This loop's shard, which flushes its subscribers once per turn.
+    private let shard: LoopShard
+    let mode: SubscriberMode
     /// Whether anything was written since the last ping round; an idle subscriber gets a ping.
     /// A flag rather than a timestamp keeps the clock off the per-message path.
     var wroteSincePing = true
     private(set) var isRegistered = false
-    /// Bytes of live messages held during catch-up; bounded like the socket's output.
-    private var pendingBytes = 0
-    private let maxPendingBytes: Int
-    /// This loop's shard, which flushes its subscribers once per turn.
-    private let shard: LoopShard
     /// Written but not flushed yet; the shard flushes at the end of this turn of the loop.
     private var flushPending = false
 
     init(mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription]) {
         self.mode = mode
-        self.loop = loop
         self.registry = registry
         self.channels = channels
-        self.maxPendingBytes = registry.renderer.settings.maxSubscriberBuffer.bytes
         self.shard = registry.shard(on: loop)
     }
+
+    /// The subscriber's event loop (its shard's).
+    var loop: any EventLoop { shard.loop }
+
+    private var maxPendingBytes: Int { registry.renderer.settings.maxSubscriberBuffer.bytes }
 
     /// Flushes at the end of this turn of the event loop, so messages that arrive together (a
     /// burst of publishes, a catch-up) leave in one system call instead of one each.
     func requestFlush() {
         guard !flushPending else { return }
         flushPending = true
-        shard.scheduleFlush(self, on: loop)
+        shard.scheduleFlush(self)
     }
 
     /// Called by the shard: write out what `requestFlush` held.

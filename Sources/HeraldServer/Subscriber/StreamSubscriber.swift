@@ -7,18 +7,16 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    // The flags first: they fill the end of the superclass's fields (see LiveSubscriber).
     private let chunked: Bool
-    /// Sent once, then let go: an idle connection should cost as little as possible.
-    private var responseHead: String?
-    private var context: ChannelHandlerContext?
     private var finished = false
+    private var context: ChannelHandlerContext?
 
     init(
         mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription],
-        chunked: Bool, responseHead: String
+        chunked: Bool
     ) {
         self.chunked = chunked
-        self.responseHead = responseHead
         super.init(mode: mode, loop: loop, registry: registry, channels: channels)
     }
 
@@ -27,10 +25,9 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     }
 
     /// Sends the response head and header template, then joins the channels.
-    func begin(connectionTTL: TimeSpan?) {
+    func begin(responseHead: String, connectionTTL: TimeSpan?) {
         guard let context else { return }
-        context.write(wrapOutboundOut(ByteBuffer(string: responseHead ?? "")), promise: nil)
-        responseHead = nil
+        context.write(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
         let templates = registry.renderer.settings.templates(for: mode)
         if mode == .eventSource {
             var header: [UInt8] = []

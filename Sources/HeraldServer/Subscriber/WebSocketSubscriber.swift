@@ -1,11 +1,14 @@
 import HeraldCore
 import NIOCore
-import NIOWebSocket
 
 /// A WebSocket subscriber (RFC 6455, versions 8 and 13). Server frames are pre-rendered and
 /// shared; client frames are reassembled, UTF-8 checked and, when allowed, published.
+///
+/// It reads client frames off the socket itself rather than behind NIO's frame decoder: the
+/// decoder's handler, buffers and pipeline slot cost every idle subscriber about half a KiB, for
+/// the odd pong or close frame.
 final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Close codes of RFC 6455 §7.4.1.
@@ -19,24 +22,19 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         case serviceRestart = 1012
     }
 
-    /// Sent once, then let go: an idle connection should cost as little as possible.
-    private var responseHead: String?
-    private let allowPublish: Bool
-    private let maxMessageSize: Int
-    private var context: ChannelHandlerContext?
+    // The flag first: it fills the end of the superclass's fields (see LiveSubscriber).
     private var finished = false
+    private var context: ChannelHandlerContext?
     /// A text message arriving in fragments.
     private var fragments: [UInt8]?
+    /// The start of a client frame whose rest has not arrived; a copy, so NIO reuses its read buffer.
+    private var unread: ByteBuffer?
 
-    init(
-        loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription], responseHead: String,
-        allowPublish: Bool, maxMessageSize: Int
-    ) {
-        self.responseHead = responseHead
-        self.allowPublish = allowPublish
-        self.maxMessageSize = maxMessageSize
+    init(loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription]) {
         super.init(mode: .webSocket, loop: loop, registry: registry, channels: channels)
     }
+
+    private var settings: NodeSettings { registry.renderer.settings }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -44,10 +42,9 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     /// Completes the handshake, then joins the channels once they are validated. push-stream
     /// validates after the `101`, reporting refusals in a close frame (1008 with the HTTP status).
-    func beginAfterValidation(_ validation: EventLoopFuture<Void>, connectionTTL: TimeSpan?) {
+    func beginAfterValidation(_ validation: EventLoopFuture<Void>, responseHead: String, connectionTTL: TimeSpan?) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead ?? "")), promise: nil)
-        responseHead = nil
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
         wroteSincePing = true
         validation.hop(to: loop).assumeIsolated().whenComplete { [self] result in
             guard !finished else { return }
@@ -71,19 +68,48 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     // MARK: Client frames
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        var input = unwrapInboundIn(data)
+        if var held = unread {
+            unread = nil
+            held.writeBuffer(&input)
+            input = held
+        }
+        while !finished {
+            let frame: WebSocketFraming.ClientFrame
+            do {
+                guard let next = try WebSocketFraming.readClientFrame(from: &input, maxSize: maxMessageSize) else {
+                    break
+                }
+                frame = next
+            } catch .tooLarge {
+                return close(code: .messageTooBig, reason: [])
+            } catch {
+                return close(code: .protocolError, reason: [])
+            }
+            receive(frame, context: context)
+        }
+        if !finished && input.readableBytes > 0 {
+            var held = context.channel.allocator.buffer(capacity: input.readableBytes)
+            held.writeBuffer(&input)
+            unread = held
+        }
+    }
+
+    private var maxMessageSize: Int { settings.maxMessageSize.bytes }
+
+    private func receive(_ frame: WebSocketFraming.ClientFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
-        case .text:
+        case 0x1:  // text
             fragments = []
             append(frame)
-        case .continuation:
+        case 0x0:  // continuation
             guard fragments != nil else { return close(code: .protocolError, reason: []) }
             append(frame)
-        case .ping:
-            send(WebSocketFraming.frame(.pong, payload: frame.unmaskedData.readableBytesView))
-        case .pong:
+        case WebSocketFraming.Opcode.ping.rawValue:
+            send(WebSocketFraming.frame(.pong, payload: frame.payload))
+        case WebSocketFraming.Opcode.pong.rawValue:
             break
-        case .connectionClose:
+        case WebSocketFraming.Opcode.close.rawValue:
             finished = true
             unregister()
             context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.close, payload: [])))
@@ -93,8 +119,8 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         }
     }
 
-    private func append(_ frame: WebSocketFrame) {
-        fragments! += frame.unmaskedData.readableBytesView
+    private func append(_ frame: WebSocketFraming.ClientFrame) {
+        fragments! += frame.payload
         guard fragments!.count <= maxMessageSize else { return close(code: .messageTooBig, reason: []) }
         guard frame.fin else { return }
         let message = fragments!
@@ -102,7 +128,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         guard String(validating: message, as: UTF8.self) != nil else {
             return close(code: .invalidPayload, reason: [])
         }
-        guard allowPublish, !message.isEmpty else { return }
+        guard settings.websocketAllowPublish, !message.isEmpty else { return }
         let events = registry.renderer.settings.eventsChannelID
         let targets = channelNames.filter { $0 != events }
         guard !targets.isEmpty else { return }
@@ -123,9 +149,6 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
-            return close(code: .messageTooBig, reason: [])
-        }
         close(code: .protocolError, reason: [])
     }
 
