@@ -49,19 +49,21 @@ import Testing
     }
 
     @Test func noPingWhileMessagesFlow() async throws {
-        let node = try await HeraldProcess.start(["--ping-message-interval", "1s"])
+        // A message every 250 ms against a 2 s interval: a ping would need a publish delayed by
+        // well over a second, which a loaded test machine does not cause.
+        let node = try await HeraldProcess.start(["--ping-message-interval", "2s"])
         defer { node.stop() }
         let events = try await HTTPStream.connect(port: node.port, "/ev/busy")
         defer { events.close() }
         try #require(try await node.waitForSubscribers("busy", count: 1))
-        for i in 0..<8 {
+        for i in 0..<12 {
             try await node.publish("busy", "m\(i)")
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(250))
         }
-        #expect(try await events.readUntil { SSEParser($0.body).dataEvents.count >= 8 })
+        #expect(try await events.readUntil { SSEParser($0.body).dataEvents.count >= 12 })
         #expect(!SSEParser(events.body).comments.contains("-1"), "pinged while messages were flowing")
         // Once idle, the pings come.
-        #expect(try await events.readUntil(timeout: .seconds(4)) { SSEParser($0.body).comments.contains("-1") })
+        #expect(try await events.readUntil(timeout: .seconds(7)) { SSEParser($0.body).comments.contains("-1") })
     }
 
     @Test func longPollsAreNotEndedBySubscriberConnectionTTL() async throws {
