@@ -70,6 +70,23 @@ import Testing
         #expect(node.context.registry.subscriberCount("news") == 0)
     }
 
+    @Test func messagesArrivingTogetherLeaveInOneWrite() throws {
+        let node = EmbeddedNode()
+        let subscriber = try node.connect(.public)
+        try subscriber.send("GET /ev/burst HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try subscriber.received()
+        let admin = try node.connect(.admin)
+        try admin.send(
+            (1...3).map { "POST /pub?id=burst HTTP/1.1\r\nContent-Length: 2\r\n\r\nm\($0)" }.joined())
+        node.settle()
+        var writes: [String] = []
+        while let part = try subscriber.channel.readOutbound(as: ByteBuffer.self) {
+            writes.append(String(buffer: part))
+        }
+        #expect(writes.count == 1, "\(writes)")
+        #expect(writes.first.map { SSEIDs.of($0) } == ["hc:burst:1", "hc:burst:2", "hc:burst:3"])
+    }
+
     @Test func multiChannelEventSourceCursorCarriesEveryChannel() throws {
         let node = EmbeddedNode()
         _ = try publish(node, "a", "a1")
@@ -255,5 +272,14 @@ final class ReadCounter: ChannelOutboundHandler {
     func read(context: ChannelHandlerContext) {
         count += 1
         context.read()
+    }
+}
+
+/// The `id:` lines of an EventSource stream, in order.
+enum SSEIDs {
+    static func of(_ text: String) -> [String] {
+        // By code unit: "\r\n" (chunk framing) is one Character, which splitting on "\n" would miss.
+        text.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
     }
 }

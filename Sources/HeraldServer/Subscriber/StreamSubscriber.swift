@@ -11,6 +11,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     private let chunked: Bool
     private var finished = false
     private var context: ChannelHandlerContext?
+    private var outgoing = OutgoingFrames()
 
     init(
         mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription],
@@ -82,7 +83,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
                 var head = context.channel.allocator.buffer(capacity: idLine.count + 8)
                 if chunked { ChunkedEncoding.writeChunkHeader(size: idLine.count + frame.bodyLength, into: &head) }
                 head.writeBytes(idLine)
-                context.write(wrapOutboundOut(head), promise: nil)
+                send(head)
                 send(chunked ? frame.body : frame.body.getSlice(at: frame.body.readerIndex, length: frame.bodyLength)!)
             }
         default:
@@ -93,12 +94,18 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     private func send(_ buffer: ByteBuffer) {
         wroteSincePing = true
-        context?.write(wrapOutboundOut(buffer), promise: nil)
+        outgoing.append(buffer)
         requestFlush()
     }
 
     override func flushOutput() {
+        writeOutgoing()
         context?.flush()
+    }
+
+    /// Hands this turn's frames to the pipeline (before anything written directly).
+    private func writeOutgoing() {
+        if let frames = outgoing.take() { context?.write(wrapOutboundOut(frames), promise: nil) }
     }
 
     /// Writes unframed bytes as one chunk.
@@ -129,6 +136,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
         guard !finished, let context else { return }
         finished = true
         unregister()
+        writeOutgoing()
         if sendFooter, let footer = registry.renderer.settings.templates(for: mode).footer, !footer.isEmpty {
             var bytes: [UInt8] = []
             if mode == .eventSource {

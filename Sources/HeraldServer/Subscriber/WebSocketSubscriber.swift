@@ -25,6 +25,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     // The flag first: it fills the end of the superclass's fields (see LiveSubscriber).
     private var finished = false
     private var context: ChannelHandlerContext?
+    private var outgoing = OutgoingFrames()
     /// A text message arriving in fragments.
     private var fragments: [UInt8]?
     /// The start of a client frame whose rest has not arrived; a copy, so NIO reuses its read buffer.
@@ -112,6 +113,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         case WebSocketFraming.Opcode.close.rawValue:
             finished = true
             unregister()
+            writeOutgoing()
             context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.close, payload: [])))
                 .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
@@ -161,12 +163,18 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     private func send(_ buffer: ByteBuffer) {
         guard !finished else { return }
         wroteSincePing = true
-        context?.write(wrapOutboundOut(buffer), promise: nil)
+        outgoing.append(buffer)
         requestFlush()
     }
 
     override func flushOutput() {
+        writeOutgoing()
         context?.flush()
+    }
+
+    /// Hands this turn's frames to the pipeline (before anything written directly).
+    private func writeOutgoing() {
+        if let frames = outgoing.take() { context?.write(wrapOutboundOut(frames), promise: nil) }
     }
 
     override func ping() {
@@ -195,6 +203,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         guard !finished, let context else { return }
         finished = true
         unregister()
+        writeOutgoing()
         let frame =
             code.map { WebSocketFraming.close(code: $0.rawValue, reason: reason) }
             ?? WebSocketFraming.frame(.close, payload: [])
