@@ -47,5 +47,6 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let channelDeleted = ProtocolError(status: 200, explain: "Channel deleted.")
     public static let requestTooLarge = ProtocolError(status: 413, explain: "Request is too large.")
     public static let malformedRequest = ProtocolError(status: 400, explain: "Malformed request.")
+    public static let headersTooLarge = ProtocolError(status: 431, explain: "Request headers are too large.")
     public static let engineUnavailable = ProtocolError(status: 503, explain: "Message store unavailable.")
 }

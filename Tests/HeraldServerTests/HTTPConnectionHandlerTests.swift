@@ -237,6 +237,19 @@ import Testing
         #expect(!admin.channel.isActive)
     }
 
+    @Test func anUnparsableRequestIsRefusedAfterTheAnswersBeforeIt() throws {
+        let (engine, admin) = try adminConnection()
+        engine.holdPublishes = true
+        try admin.send(publishRequest("a", "m") + "GARBAGE\r\n\r\n")
+        #expect(try admin.receivedText().isEmpty)
+        engine.releasePublish(0)
+        let answers = try admin.receivedText()
+        #expect(answers.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(answers.contains("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(answers.contains("Connection: close\r\n"))
+        #expect(!admin.channel.isActive)
+    }
+
     @Test func readingPausesWhileTooManyRequestsAwaitAnswers() throws {
         let (engine, admin) = try adminConnection { $0.maxPipelinedRequests = 2 }
         let reads = ReadCounter()

@@ -15,7 +15,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundOut = HTTPServerResponsePart
 
     /// Names of the HTTP handlers, so a subscriber taking the connection over can remove them.
-    static let httpHandlerNames = ["http-handler", "http-errors", "request-timeout", "http-encoder"]
+    static let httpHandlerNames = ["http-handler", "request-timeout", "http-encoder"]
     static let decoderName = "http-decoder"
 
     private enum Reading {
@@ -88,9 +88,15 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // An unparsable request was answered 400 by the protocol error handler; nothing more can be
-        // read from this connection, so it ends now rather than at the request timeout.
-        context.close(promise: nil)
+        // An unparsable request: nothing more can be read from this connection. It is answered 400
+        // (431 for oversized headers) after the answers still owed, then the connection ends.
+        guard error is HTTPParserError, !handedOver else { return context.close(promise: nil) }
+        guard case .discarding = reading else {
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+            let refusal =
+                error as? HTTPParserError == .headerOverflow ? ProtocolError.headersTooLarge : .malformedRequest
+            return refuse(head, error: refusal)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

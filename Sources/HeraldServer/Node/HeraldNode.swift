@@ -167,7 +167,6 @@ public final class HeraldNode: Service {
             name: HTTPConnectionHandler.decoderName)
         try pipeline.addHandler(HTTPResponseEncoder(), name: "http-encoder")
         try pipeline.addHandler(IdleStateHandler(readTimeout: timeout), name: "request-timeout")
-        try pipeline.addHandler(HTTPServerProtocolErrorHandler(), name: "http-errors")
         try pipeline.addHandler(HTTPConnectionHandler(node: context, role: role), name: "http-handler")
     }
 }
