@@ -159,9 +159,9 @@ public final class RedisConnection: Sendable {
 
     /// Writes an encoded request; a request the channel refuses fails its response.
     func write(_ request: RedisRequest) {
-        let address = self.url.address
+        let url = self.url
         self.channel.writeAndFlush(request).whenFailure { error in
-            request.response.fail((error as? RedisError) ?? RedisError.connectionClosed.at(address))
+            request.response.fail((error as? RedisError) ?? RedisError.connectionClosed.at(url.address))
         }
     }
 

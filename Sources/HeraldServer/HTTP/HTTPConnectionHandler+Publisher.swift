@@ -117,23 +117,21 @@ extension HTTPConnectionHandler {
         records: [ChannelRecord?], format: StatsFormat, head: HTTPRequestHead, headers: HTTPHeaders,
         notFoundWhenNone: Bool, exchange: Int?
     ) {
-        let loop = context!.eventLoop
+        let infos = records.compactMap { $0 }.map(info(for:))
+        if infos.isEmpty && notFoundWhenNone {
+            return respond(head: head, error: .notFound, headers: headers, to: exchange)
+        }
         // Server-wide totals only for the group form: with Redis they cost a walk over every
-        // channel, which one publish to one channel must not pay.
-        let totals: EventLoopFuture<EngineTotals?> =
-            records.compactMap({ $0 }).count > 1
-            ? node.engine.totals(on: loop).hop(to: loop).map { Optional($0) } : loop.makeSucceededFuture(nil)
-        totals.map { (records, $0) }.assumeIsolated().whenComplete { [self] result in
+        // channel, which one publish to one channel must not pay (nor wait for).
+        guard infos.count > 1 else {
+            let text = infos.first.map { StatsRenderer.single($0, as: format) } ?? ""
+            return respond(text: text, format: format, head: head, headers: headers, to: exchange)
+        }
+        let loop = context!.eventLoop
+        node.engine.totals(on: loop).hop(to: loop).assumeIsolated().whenComplete { [self] result in
             switch result {
-            case .success(let (records, totals)):
-                let infos = records.compactMap { $0 }.map(info(for:))
-                if infos.isEmpty && notFoundWhenNone {
-                    return respond(head: head, error: .notFound, headers: headers, to: exchange)
-                }
-                let text =
-                    infos.count == 1 || totals == nil
-                    ? infos.first.map { StatsRenderer.single($0, as: format) } ?? ""
-                    : StatsRenderer.group(group(infos, totals: totals!), as: format)
+            case .success(let totals):
+                let text = StatsRenderer.group(group(infos, totals: totals), as: format)
                 respond(text: text, format: format, head: head, headers: headers, to: exchange)
             case .failure(let error):
                 respond(head: head, error: Self.protocolError(error), headers: headers, to: exchange)

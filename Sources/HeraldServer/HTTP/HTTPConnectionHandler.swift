@@ -29,10 +29,15 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private struct Exchange {
         let number: Int
         let request: HTTPRequest
-        /// A publish: may run while earlier publishes are in flight.
-        let isPublish: Bool
+        let route: Route
         var started = false
         var answer: Answer?
+
+        /// A publish: may run while earlier publishes are in flight.
+        var isPublish: Bool {
+            guard case .publisher = route else { return false }
+            return request.head.method == .POST || request.head.method == .PUT
+        }
     }
 
     private struct Answer {
@@ -156,13 +161,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             reading = head.isKeepAlive ? .idle : .discarding
             let request = HTTPRequest(head: head, body: body)
             let route = Route.resolve(path: request.path, role: role, publicPublisher: node.settings.publicPublisher)
-            let isPublish: Bool
-            if case .publisher = route, head.method == .POST || head.method == .PUT {
-                isPublish = true
-            } else {
-                isPublish = false
-            }
-            exchanges.append(Exchange(number: nextNumber, request: request, isPublish: isPublish))
+            exchanges.append(Exchange(number: nextNumber, request: request, route: route))
             nextNumber += 1
             startReady()
         }
@@ -174,7 +173,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func refuse(_ head: HTTPRequestHead, error: ProtocolError) {
         reading = .discarding
         exchanges.append(
-            Exchange(number: nextNumber, request: HTTPRequest(head: head), isPublish: false, started: true))
+            Exchange(number: nextNumber, request: HTTPRequest(head: head), route: .notFound, started: true))
         nextNumber += 1
         respond(head: head, error: error, close: true, to: nextNumber - 1)
     }
@@ -189,13 +188,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             guard index == exchanges.startIndex || (exchanges[index].isPublish && onlyPublishesBefore) else { return }
             exchanges[index].started = true
             current = exchanges[index].number
-            handle(exchanges[index].request)
+            handle(exchanges[index].request, route: exchanges[index].route)
             current = nil
         }
     }
 
-    private func handle(_ request: HTTPRequest) {
-        switch Route.resolve(path: request.path, role: role, publicPublisher: node.settings.publicPublisher) {
+    private func handle(_ request: HTTPRequest, route: Route) {
+        switch route {
         case .subscriber(let mode, let channelsPath, let forceArguments):
             handleSubscriber(request, mode: mode, channelsPath: channelsPath, forceArguments: forceArguments)
         case .publisher(let admin):
