@@ -84,11 +84,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         waiting = nil
         handedOver = true
         exchanges.removeAll()
-        // The subscriber reads from here on (WebSocket frames, or the close of an SSE client).
-        if readHeld {
-            readHeld = false
-            context.read()
-        }
         context.fireChannelInactive()
     }
 
@@ -96,12 +91,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         // An unparsable request: nothing more can be read from this connection. It is answered 400
         // (431 for oversized headers) after the answers still owed, then the connection ends.
         guard error is HTTPParserError, !handedOver else { return context.close(promise: nil) }
-        guard case .discarding = reading else {
-            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-            let refusal =
-                error as? HTTPParserError == .headerOverflow ? ProtocolError.headersTooLarge : .malformedRequest
-            return refuse(head, error: refusal)
-        }
+        if case .discarding = reading { return }  // already ending after the answers owed
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+        let refusal = error as? HTTPParserError == .headerOverflow ? ProtocolError.headersTooLarge : .malformedRequest
+        refuse(head, error: refusal)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
