@@ -55,6 +55,7 @@ enum ChunkedEncoding {
 /// RFC 6455 server frames: unmasked, so one rendered frame serves every subscriber.
 enum WebSocketFraming {
     enum Opcode: UInt8 {
+        case continuation = 0x0
         case text = 0x1
         case close = 0x8
         case ping = 0x9

@@ -100,10 +100,10 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     private func receive(_ frame: WebSocketFraming.ClientFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
-        case 0x1:  // text
+        case WebSocketFraming.Opcode.text.rawValue:
             fragments = []
             append(frame)
-        case 0x0:  // continuation
+        case WebSocketFraming.Opcode.continuation.rawValue:
             guard fragments != nil else { return close(code: .protocolError, reason: []) }
             append(frame)
         case WebSocketFraming.Opcode.ping.rawValue:
