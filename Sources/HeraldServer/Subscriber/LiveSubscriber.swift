@@ -41,6 +41,8 @@ class LiveSubscriber {
     private var pendingBytes = 0
     /// This loop's shard, which flushes its subscribers once per turn.
     private let shard: LoopShard
+    /// Frames given during this turn of the loop, written as one buffer at the flush.
+    private var outgoing = OutgoingFrames()
     let mode: SubscriberMode
     /// Whether anything was written since the last ping round; an idle subscriber gets a ping.
     /// A flag rather than a timestamp keeps the clock off the per-message path.
@@ -67,6 +69,18 @@ class LiveSubscriber {
         guard !flushPending else { return }
         flushPending = true
         shard.scheduleFlush(self)
+    }
+
+    /// Queues a frame for this turn's write and asks for the flush.
+    func queue(_ frame: ByteBuffer) {
+        wroteSincePing = true
+        outgoing.append(frame)
+        requestFlush()
+    }
+
+    /// Hands this turn's frames to the pipeline; call before writing anything directly, so it follows them.
+    func writeOutgoing(to context: ChannelHandlerContext?) {
+        if let frames = outgoing.take() { context?.write(NIOAny(frames), promise: nil) }
     }
 
     /// Called by the shard: write out what `requestFlush` held.

@@ -11,7 +11,6 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     private let chunked: Bool
     private var finished = false
     private var context: ChannelHandlerContext?
-    private var outgoing = OutgoingFrames()
 
     init(
         mode: SubscriberMode, loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription],
@@ -75,7 +74,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
         case .eventSource:
             let frame = rendered.eventSource ?? registry.renderer.eventSource(rendered.message, cursor: nil)
             if isSingleChannel || rendered.message.id <= 0 {
-                send(chunked ? frame.buffer : frame.payload)
+                queue(chunked ? frame.buffer : frame.payload)
             } else {
                 // Several channels: the `id:` line is this connection's own cursor; the rest is shared.
                 var idLine: [UInt8] = []
@@ -83,34 +82,23 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
                 var head = context.channel.allocator.buffer(capacity: idLine.count + 8)
                 if chunked { ChunkedEncoding.writeChunkHeader(size: idLine.count + frame.bodyLength, into: &head) }
                 head.writeBytes(idLine)
-                send(head)
-                send(chunked ? frame.body : frame.body.getSlice(at: frame.body.readerIndex, length: frame.bodyLength)!)
+                queue(head)
+                queue(chunked ? frame.body : frame.body.getSlice(at: frame.body.readerIndex, length: frame.bodyLength)!)
             }
         default:
             let frame = rendered.streaming ?? registry.renderer.streaming(rendered.message)
-            send(chunked ? frame.buffer : frame.payload)
+            queue(chunked ? frame.buffer : frame.payload)
         }
     }
 
-    private func send(_ buffer: ByteBuffer) {
-        wroteSincePing = true
-        outgoing.append(buffer)
-        requestFlush()
-    }
-
     override func flushOutput() {
-        writeOutgoing()
+        writeOutgoing(to: context)
         context?.flush()
-    }
-
-    /// Hands this turn's frames to the pipeline (before anything written directly).
-    private func writeOutgoing() {
-        if let frames = outgoing.take() { context?.write(wrapOutboundOut(frames), promise: nil) }
     }
 
     /// Writes unframed bytes as one chunk.
     private func write(_ bytes: [UInt8]) {
-        send(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes))
+        queue(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes))
     }
 
     override func ping() {
@@ -119,7 +107,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
             write(EventSourceFormat.ping)
         } else {
             let frame = registry.renderer.streamingPing
-            send(chunked ? frame.buffer : frame.payload)
+            queue(chunked ? frame.buffer : frame.payload)
         }
     }
 
@@ -136,7 +124,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
         guard !finished, let context else { return }
         finished = true
         unregister()
-        writeOutgoing()
+        writeOutgoing(to: context)
         if sendFooter, let footer = registry.renderer.settings.templates(for: mode).footer, !footer.isEmpty {
             var bytes: [UInt8] = []
             if mode == .eventSource {

@@ -25,7 +25,6 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     // The flag first: it fills the end of the superclass's fields (see LiveSubscriber).
     private var finished = false
     private var context: ChannelHandlerContext?
-    private var outgoing = OutgoingFrames()
     /// A text message arriving in fragments.
     private var fragments: [UInt8]?
     /// The start of a client frame whose rest has not arrived; a copy, so NIO reuses its read buffer.
@@ -113,7 +112,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         case WebSocketFraming.Opcode.close.rawValue:
             finished = true
             unregister()
-            writeOutgoing()
+            writeOutgoing(to: context)
             context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.close, payload: [])))
                 .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
@@ -162,19 +161,12 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     private func send(_ buffer: ByteBuffer) {
         guard !finished else { return }
-        wroteSincePing = true
-        outgoing.append(buffer)
-        requestFlush()
+        queue(buffer)
     }
 
     override func flushOutput() {
-        writeOutgoing()
+        writeOutgoing(to: context)
         context?.flush()
-    }
-
-    /// Hands this turn's frames to the pipeline (before anything written directly).
-    private func writeOutgoing() {
-        if let frames = outgoing.take() { context?.write(wrapOutboundOut(frames), promise: nil) }
     }
 
     override func ping() {
@@ -203,7 +195,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         guard !finished, let context else { return }
         finished = true
         unregister()
-        writeOutgoing()
+        writeOutgoing(to: context)
         let frame =
             code.map { WebSocketFraming.close(code: $0.rawValue, reason: reason) }
             ?? WebSocketFraming.frame(.close, payload: [])
