@@ -250,6 +250,16 @@ import Testing
         #expect(!admin.channel.isActive)
     }
 
+    @Test func oversizedHeadersAreRefusedWith431() throws {
+        let (_, admin) = try adminConnection()
+        let huge = String(repeating: "h", count: 100_000)
+        try admin.send("GET /pub?id=a HTTP/1.1\r\nX-Huge: \(huge)\r\n\r\n")
+        let answer = try admin.receivedText()
+        #expect(answer.hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "\(answer.prefix(80))")
+        #expect(answer.contains("X-Nginx-PushStream-Explain: Request headers are too large.\r\n"))
+        #expect(!admin.channel.isActive)
+    }
+
     @Test func readingPausesWhileTooManyRequestsAwaitAnswers() throws {
         let (engine, admin) = try adminConnection { $0.maxPipelinedRequests = 2 }
         let reads = ReadCounter()
