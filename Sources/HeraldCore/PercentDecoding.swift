@@ -29,6 +29,11 @@ public enum PercentDecoding {
     /// `name=` and a bare `name` both give `""`. Names compare ASCII case-insensitively, like
     /// nginx's `$arg_*` variables, and are matched before decoding.
     public static func queryValue(_ query: Substring, name: String) -> String? {
+        rawQueryValue(query, name: name).map(decode)
+    }
+
+    /// The first `name=` argument of `query` as sent, still percent-encoded; `nil` if absent.
+    public static func rawQueryValue(_ query: Substring, name: String) -> Substring? {
         for argument in query.split(separator: "&", omittingEmptySubsequences: true) {
             let key: Substring
             let value: Substring
@@ -39,9 +44,7 @@ public enum PercentDecoding {
                 key = argument
                 value = ""
             }
-            if asciiCaseInsensitiveEqual(key.utf8, name.utf8) {
-                return decode(value)
-            }
+            if asciiCaseInsensitiveEqual(key.utf8, name.utf8) { return value }
         }
         return nil
     }

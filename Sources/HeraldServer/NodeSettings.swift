@@ -76,6 +76,8 @@ public struct NodeSettings: Sendable {
     public var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
     /// How long a connection may take to send a complete request.
     public var requestTimeout = TimeSpan.seconds(30)
+    /// How long a closing connection's last bytes may take to leave before the close is forced.
+    public var closeTimeout = TimeSpan.seconds(2)
     /// Requests of one connection read ahead of their answers (pipelined publishes run side by side).
     public var maxPipelinedRequests = 32
     /// First read buffer of a public-listener connection, rounded down to a power of two; it grows

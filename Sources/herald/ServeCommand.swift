@@ -71,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
     var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
+    @Option(help: "Time a closing connection's last bytes have to leave before the close is forced.")
+    var closeTimeout = TimeSpan.seconds(2)
     @Option(help: "Requests of one connection read ahead of their answers (pipelined publishes run together).")
     var maxPipelinedRequests = 32
     @Option(help: "First read buffer of a public connection (grows for larger requests); each subscriber keeps one.")
@@ -166,6 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.allowedOrigins = allowedOrigins
         s.maxSubscriberBuffer = maxSubscriberBuffer
         s.requestTimeout = requestTimeout
+        s.closeTimeout = closeTimeout
         s.maxPipelinedRequests = maxPipelinedRequests
         s.initialReadBuffer = initialReadBuffer
         s.streamingTemplates = templates(

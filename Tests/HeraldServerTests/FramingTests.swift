@@ -135,7 +135,6 @@ import Testing
         let message = Message(channel: "ch", id: 1, time: 0, tag: 1, text: Array("x".utf8))
         let rendered = renderer.render(message, for: [.webSocket, .longPolling])
         #expect(rendered.webSocket != nil)
-        #expect(rendered.longPolling != nil)
         #expect(rendered.streaming == nil)
         #expect(rendered.eventSource == nil)
     }

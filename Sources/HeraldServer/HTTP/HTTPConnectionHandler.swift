@@ -2,75 +2,47 @@ import HeraldCore
 import NIOCore
 import NIOHTTP1
 
-/// Serves one HTTP connection: reads requests (bodies bounded), routes them, answers them in order.
+/// Serves one HTTP connection by carrying out what its ``ConnectionStateMachine`` decides:
+/// starting endpoints, writing their answers in order, holding reads, closing.
 ///
-/// Short requests (publish, stats, polling, long-polling) are answered here, with keep-alive.
-/// Pipelined publishes run side by side, so a publisher's messages reach the engine (and its
-/// subscribers) together; every other request waits for the answers before it and runs alone.
-/// A streaming, EventSource or WebSocket subscriber takes the connection over: the HTTP codec
-/// leaves the pipeline and the subscriber writes pre-rendered frames straight to the socket.
+/// This is the one place that knows the connection may be gone: an endpoint's outcome that
+/// arrives after the close is dropped here. A subscriber that takes the connection over replaces
+/// the HTTP handlers (this one among them) and writes pre-rendered frames straight to the socket.
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     /// Names of the HTTP handlers, so a subscriber taking the connection over can remove them.
-    static let httpHandlerNames = ["http-handler", "request-timeout", "http-encoder"]
+    static let httpHandlerNames = ["http-handler", "http-encoder"]
     static let decoderName = "http-decoder"
-
-    private enum Reading {
-        case idle
-        case receiving(HTTPRequestHead, ByteBuffer?)
-        /// The connection ends after the answers in flight (a refused request, `Connection: close`).
-        case discarding
-    }
-
-    /// A request and, once it is ready, its answer. Answers leave in request order.
-    private struct Exchange {
-        let number: Int
-        let request: HTTPRequest
-        let route: Route
-        var started = false
-        var answer: Answer?
-
-        /// A publish: may run while earlier publishes are in flight.
-        var isPublish: Bool {
-            guard case .publisher = route else { return false }
-            return request.head.method == .POST || request.head.method == .PUT
-        }
-    }
-
-    private struct Answer {
-        var head: HTTPResponseHead
-        var body: ByteBuffer
-        var keepAlive: Bool
-    }
 
     let node: NodeContext
     let role: ListenerRole
-    private var reading = Reading.idle
-    private var exchanges = CircularBuffer<Exchange>(initialCapacity: 2)
-    private var nextNumber = 0
-    /// The exchange whose handler is running right now (publishes capture it for their answers).
-    private(set) var current: Int?
-    private var starting = false
-    private var handedOver = false
-    /// A long-poll waiting for a message.
-    private var waiting: LongPollSubscriber?
-    /// A read the channel asked for while too many requests were queued.
-    private var readHeld = false
-    /// The node is stopping: finish the requests in flight, then close.
-    private var closing = false
-    private(set) var context: ChannelHandlerContext?
+    private var machine: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
+    /// Cancels the work of exchanges still waiting (a long-poll), if the connection goes first.
+    private var cancellations: [(ConnectionStateMachine.ExchangeID, () -> Void)] = []
+    /// The last answer's write, which a close waits for (a bounded time).
+    private var lastWrite: EventLoopFuture<Void>?
+    /// Actions are carried out one at a time, in order, also when an endpoint answers at once.
+    private var running = false
 
     init(node: NodeContext, role: ListenerRole) {
         self.node = node
         self.role = role
+        let settings = node.settings
+        machine = ConnectionStateMachine(
+            configuration: .init(
+                maxPipelinedRequests: settings.maxPipelinedRequests, maxBodySize: settings.maxMessageSize.bytes,
+                requestTimeout: .milliseconds(settings.requestTimeout.milliseconds)),
+            now: .now())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         node.connections.track(context.channel)
+        run()
     }
 
     /// The connection closed, or a subscriber took it over (and the registry tracks it).
@@ -80,251 +52,165 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        waiting?.unregister()
-        waiting = nil
-        handedOver = true
-        exchanges.removeAll()
+        machine.closed()
+        cancelWaiting()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // An unparsable request: nothing more can be read from this connection. It is answered 400
-        // (431 for oversized headers) after the answers still owed, then the connection ends.
-        guard error is HTTPParserError, !handedOver else { return context.close(promise: nil) }
-        if case .discarding = reading { return }  // already ending after the answers owed
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-        let refusal = error as? HTTPParserError == .headerOverflow ? ProtocolError.headersTooLarge : .malformedRequest
-        refuse(head, error: refusal)
+        // An unparsable request: nothing more can be read from this connection.
+        guard let error = error as? HTTPParserError else { return context.close(promise: nil) }
+        machine.parseFailed(error == .headerOverflow ? .headersTooLarge : .malformedRequest)
+        run()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A connection that sends no complete request in time is closed; one with requests in
-        // flight (a waiting long-poll, a publish) is not idle.
-        if let event = event as? ShutdownEvent {
-            closing = true
-            if event == .closeIdle, exchanges.isEmpty { context.close(promise: nil) }
-            return
-        }
-        if event is IdleStateHandler.IdleStateEvent {
-            if exchanges.isEmpty { context.close(promise: nil) }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
+        guard let event = event as? ShutdownEvent else { return context.fireUserInboundEventTriggered(event) }
+        machine.shutdown(closeIdle: event == .closeIdle)
+        run()
     }
 
-    /// Pipelined requests beyond the limit wait in the socket: reading resumes as answers leave.
     func read(context: ChannelHandlerContext) {
-        if exchanges.count >= node.settings.maxPipelinedRequests {
-            readHeld = true
-        } else {
-            context.read()
-        }
+        machine.readRequested()
+        run()
     }
-
-    // MARK: Reading a request
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !handedOver else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard case .idle = reading else { return }
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodySize {
-                return refuse(head, error: .messageTooLarge)
-            }
-            reading = .receiving(head, nil)
-            if head.headers.first(name: "expect")?.lowercased() == "100-continue", exchanges.isEmpty {
-                // curl and others wait for this before sending a body larger than 1 KiB. With answers
-                // still owed, an interim response would jump the queue: the client sends on its own.
-                let interim = HTTPResponseHead(version: head.version, status: .continue)
-                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
-            }
-        case .body(var chunk):
-            guard case .receiving(let head, var body) = reading else { return }
-            if (body?.readableBytes ?? 0) + chunk.readableBytes > maxBodySize {
-                return refuse(head, error: .messageTooLarge)
-            }
-            if body == nil {
-                body = chunk
-            } else {
-                body!.writeBuffer(&chunk)
-            }
-            reading = .receiving(head, body)
+            let route = Route.resolve(
+                path: head.uri.pathPart, role: role, publicPublisher: node.settings.publicPublisher)
+            machine.receivedHead(head, route: route)
+        case .body(let chunk):
+            machine.receivedBody(chunk)
         case .end:
-            guard case .receiving(let head, let body) = reading else { return }
-            reading = head.isKeepAlive ? .idle : .discarding
-            let request = HTTPRequest(head: head, body: body)
-            let route = Route.resolve(path: request.path, role: role, publicPublisher: node.settings.publicPublisher)
-            exchanges.append(Exchange(number: nextNumber, request: request, route: route))
-            nextNumber += 1
-            startReady()
+            machine.receivedEnd()
+        }
+        run()
+    }
+
+    // MARK: Carrying out actions
+
+    private func run() {
+        guard !running else { return }
+        running = true
+        defer { running = false }
+        while let context, let action = machine.nextAction() {
+            perform(action, context: context)
         }
     }
 
-    private var maxBodySize: Int { node.settings.maxMessageSize.bytes }
-
-    /// Refuses a request before its body is read; the connection ends after the answers before it.
-    private func refuse(_ head: HTTPRequestHead, error: ProtocolError) {
-        reading = .discarding
-        exchanges.append(
-            Exchange(number: nextNumber, request: HTTPRequest(head: head), route: .notFound, started: true))
-        nextNumber += 1
-        respond(head: head, error: error, close: true, to: nextNumber - 1)
-    }
-
-    /// Starts the requests that may run now: the first one waiting, and publishes behind publishes.
-    private func startReady() {
-        guard !starting else { return }
-        starting = true
-        defer { starting = false }
-        while !handedOver, context != nil, let index = exchanges.firstIndex(where: { !$0.started }) {
-            let onlyPublishesBefore = exchanges[exchanges.startIndex..<index].allSatisfy(\.isPublish)
-            guard index == exchanges.startIndex || (exchanges[index].isPublish && onlyPublishesBefore) else { return }
-            exchanges[index].started = true
-            current = exchanges[index].number
-            handle(exchanges[index].request, route: exchanges[index].route)
-            current = nil
-        }
-    }
-
-    private func handle(_ request: HTTPRequest, route: Route) {
-        switch route {
-        case .subscriber(let mode, let channelsPath, let forceArguments):
-            handleSubscriber(request, mode: mode, channelsPath: channelsPath, forceArguments: forceArguments)
-        case .publisher(let admin):
-            handlePublisher(request, admin: admin)
-        case .stats:
-            handleStats(request)
-        case .health:
-            handleHealth(request)
-        case .cluster:
-            handleCluster(request)
-        case .metrics:
-            handleMetrics(request)
-        case .notFound:
-            respond(head: request.head, status: .notFound)
-        }
-    }
-
-    private func handleHealth(_ request: HTTPRequest) {
-        let ready = !node.isDraining && node.engine.isReady
-        var body = ByteBuffer(string: ready ? "ok\n" : "draining\n")
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        respond(head: request.head, status: ready ? .ok : .serviceUnavailable, headers: headers, body: &body)
-    }
-
-    // MARK: Writing a response
-
-    /// Answers with a header-only refusal carrying the explain text.
-    /// - Parameter exchange: the request answered (``current`` when it started); default: the first
-    ///   request in flight, the only one unless publishes run side by side.
-    func respond(
-        head: HTTPRequestHead, error: ProtocolError, headers: HTTPHeaders = [:], close: Bool = false,
-        to exchange: Int? = nil
-    ) {
-        var headers = headers
-        if let explain = error.explain { headers.replaceOrAdd(name: ResponseHeaders.explain, value: explain) }
-        var empty = ByteBuffer()
-        respond(
-            head: head, status: HTTPResponseStatus(statusCode: error.status), headers: headers, body: &empty,
-            close: close, to: exchange)
-    }
-
-    func respond(head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders = [:], to exchange: Int? = nil)
-    {
-        var empty = ByteBuffer()
-        respond(head: head, status: status, headers: headers, body: &empty, to: exchange)
-    }
-
-    /// Answers a request with a Content-Length; the answer leaves once every earlier one has.
-    func respond(
-        head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, body: inout ByteBuffer,
-        close: Bool = false, to exchange: Int? = nil
-    ) {
-        guard context != nil, !handedOver else { return }
-        let number = exchange ?? exchanges.first?.number
-        guard let index = exchanges.firstIndex(where: { $0.number == number }), exchanges[index].answer == nil else {
-            return
-        }
-        var headers = headers
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
-        headers.replaceOrAdd(name: ResponseHeaders.node, value: node.settings.identity)
-        exchanges[index].answer = Answer(
-            head: HTTPResponseHead(version: head.version, status: status, headers: headers), body: body,
-            keepAlive: head.isKeepAlive && !close)
-        writeAnswers()
-    }
-
-    /// Writes the answers that are next in order, in one flush; closes after one that ends the
-    /// connection; then starts what waited for them.
-    private func writeAnswers() {
-        guard let context else { return }
-        var wrote = false
-        while let first = exchanges.first, var answer = first.answer {
-            exchanges.removeFirst()
-            // A stopping node answers what is in flight, then closes with the last answer.
-            let keepAlive = answer.keepAlive && !(closing && exchanges.isEmpty)
-            if !keepAlive { answer.head.headers.replaceOrAdd(name: "Connection", value: "close") }
-            context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
-            if answer.body.readableBytes > 0 {
-                context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
-            }
-            if !keepAlive {
-                reading = .discarding
-                exchanges.removeAll()
-                let done = context.eventLoop.makePromise(of: Void.self)
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-                done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-                return
-            }
-            context.write(wrapOutboundOut(.end(nil)), promise: nil)
-            wrote = true
-        }
-        guard wrote else { return }
-        context.flush()
-        startReady()
-        if readHeld, !handedOver, exchanges.count < node.settings.maxPipelinedRequests {
-            readHeld = false
+    private func perform(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .sendContinue(let version):
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))))
+                .whenComplete { _ in }
+        case .startExchange(let id, let request, let route):
+            start(id, request: request, route: route, on: context.eventLoop)
+        case .writeAnswer(let answer, let version, let keepAlive):
+            lastWrite = write(answer, version: version, keepAlive: keepAlive, context: context)
+        case .flush:
+            context.flush()
+        case .close:
+            context.flush()
+            ConnectionClosing.close(context.channel, after: lastWrite, timeout: node.settings.closeTimeout)
+        case .read:
             context.read()
+        case .scheduleDeadline(let time):
+            context.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in
+                machine.deadlinePassed(now: .now())
+                run()
+            }
         }
     }
 
-    // MARK: Long-polling
-
-    /// A long-poll started waiting; its answer comes through ``finishWaiting``.
-    func startWaiting(_ subscriber: LongPollSubscriber) {
-        waiting = subscriber
+    private func start(
+        _ id: ConnectionStateMachine.ExchangeID, request: HTTPRequest, route: Route, on loop: any EventLoop
+    ) {
+        switch route.endpoint(node: node).serve(request, on: loop) {
+        case .now(let outcome):
+            finish(id, outcome)
+        case .later(let future, let cancel):
+            if let cancel { cancellations.append((id, cancel)) }
+            future.assumeIsolated().whenComplete { [self] result in
+                cancellations.removeAll { $0.0 == id }
+                // The one place an outcome meets a connection that may be gone.
+                guard context != nil, !machine.isDone else { return }
+                switch result {
+                case .success(let outcome): finish(id, outcome)
+                case .failure(let error): finish(id, .answer(HTTPAnswer(failure: error)))
+                }
+            }
+        }
     }
 
-    /// The waiting long-poll got its answer (or gave up).
-    func finishWaiting() {
-        waiting = nil
+    private func finish(_ id: ConnectionStateMachine.ExchangeID, _ outcome: EndpointOutcome) {
+        switch outcome {
+        case .answer(let answer):
+            machine.answerReady(id, answer, now: .now())
+            run()
+        case .takeOver(let takeOver):
+            handOver(id, to: takeOver)
+        }
+    }
+
+    /// Every answer's headers: its length, the node that answered, no content sniffing, and
+    /// `Connection: close` when the connection ends with it.
+    /// - Returns: the future of the answer's last write.
+    private func write(
+        _ answer: HTTPAnswer, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext
+    ) -> EventLoopFuture<Void> {
+        var headers = answer.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(answer.body.readableBytes))
+        ResponseHeaders.addCommon(identity: node.settings.identity, to: &headers)
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: answer.status, headers: headers)))
+        )
+        .whenComplete { _ in }
+        if answer.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body)))).whenComplete { _ in }
+        }
+        return context.write(wrapOutboundOut(.end(nil)))
+    }
+
+    private func cancelWaiting() {
+        let waiting = cancellations
+        cancellations = []
+        for (_, cancel) in waiting { cancel() }
     }
 
     // MARK: Handing the connection over
 
-    /// Replaces the HTTP handlers with `handlers` (the last one a subscriber), forwarding any bytes
-    /// the client already sent after its request. Returns false if the connection is gone.
-    func handOver(to handlers: [any ChannelHandler]) -> Bool {
-        guard let context else { return false }
-        handedOver = true
-        exchanges.removeAll()
-        // The subscriber reads from here on (WebSocket frames, or the close of an SSE client).
-        if readHeld {
-            readHeld = false
-            context.read()
+    /// Replaces the HTTP handlers with the subscriber's, forwarding any bytes the client already
+    /// sent after its request, then lets the subscriber begin.
+    private func handOver(_ id: ConnectionStateMachine.ExchangeID, to takeOver: SubscriberTakeOver) {
+        guard let context else { return }
+        guard case .granted(let releaseRead) = machine.takeOver(id) else {
+            machine.answerReady(id, HTTPAnswer(error: .malformedRequest, closesConnection: true), now: .now())
+            return run()
         }
         let pipeline = context.pipeline.syncOperations
         do {
-            try pipeline.addHandlers(handlers)
+            try pipeline.addHandlers(takeOver.handlers)
             // The decoder goes last: on removal it forwards bytes already read to the new handlers.
             for name in Self.httpHandlerNames + [Self.decoderName] {
                 _ = pipeline.removeHandler(name: name)
             }
-            return true
         } catch {
             context.close(promise: nil)
-            return false
+            return
         }
+        // The subscriber reads from here on (WebSocket frames, or the close of an SSE client).
+        if releaseRead { context.channel.read() }
+        takeOver.begin()
+    }
+}
+
+extension String {
+    /// The path of a request target, without its query.
+    var pathPart: Substring {
+        let uri = self[...]
+        return uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri
     }
 }

@@ -7,10 +7,7 @@ struct HTTPRequest {
     let head: HTTPRequestHead
     var body: ByteBuffer?
 
-    var path: Substring {
-        let uri = head.uri[...]
-        return uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri
-    }
+    var path: Substring { head.uri.pathPart }
 
     var query: Substring {
         let uri = head.uri[...]
@@ -20,6 +17,11 @@ struct HTTPRequest {
     /// The decoded value of a query argument (`""` when present without value).
     func argument(_ name: String) -> String? {
         PercentDecoding.queryValue(query, name: name)
+    }
+
+    /// A query argument as sent, still percent-encoded (channel lists are checked before decoding).
+    func rawArgument(_ name: String) -> Substring? {
+        PercentDecoding.rawQueryValue(query, name: name)
     }
 
     var bodyBytes: [UInt8] {

@@ -7,6 +7,13 @@ enum ResponseHeaders {
     static let node = "X-Herald-Node"
     static let allowHeaders = "If-Modified-Since,If-None-Match,Etag,Event-Id,Event-Type,Last-Event-Id"
 
+    /// What every answer carries: which node answered, and no content sniffing (a JSONP or
+    /// long-poll body must never be taken for HTML).
+    static func addCommon(identity: String, to headers: inout HTTPHeaders) {
+        headers.replaceOrAdd(name: node, value: identity)
+        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+    }
+
     /// Publisher and subscriber responses must never be cached by a browser or proxy.
     static func addNoCache(to headers: inout HTTPHeaders) {
         headers.add(name: "Expires", value: "Thu, 01 Jan 1970 00:00:01 GMT")

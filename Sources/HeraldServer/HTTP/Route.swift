@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// Which listener a request arrived on.
 public enum ListenerRole: Sendable {
     /// Subscribers (and the publisher, with `--public-publisher`).
@@ -15,6 +17,27 @@ enum Route: Equatable {
     case cluster
     case metrics
     case notFound
+
+    /// Whether a request may run while earlier ones are in flight: a publish, so a publisher's
+    /// pipelined messages reach the engine together. Everything else runs alone.
+    func runsConcurrently(method: HTTPMethod) -> Bool {
+        guard case .publisher = self else { return false }
+        return method == .POST || method == .PUT
+    }
+
+    /// The endpoint that serves this route.
+    func endpoint(node: NodeContext) -> any Endpoint {
+        switch self {
+        case .subscriber(let mode, let channelsPath, let forceArguments):
+            SubscriberEndpoint(node: node, mode: mode, channelsPath: channelsPath, forceArguments: forceArguments)
+        case .publisher(let admin): PublisherEndpoint(node: node, admin: admin)
+        case .stats: StatsEndpoint(node: node)
+        case .health: HealthEndpoint(node: node)
+        case .cluster: ClusterEndpoint(node: node)
+        case .metrics: MetricsEndpoint(node: node)
+        case .notFound: NotFoundEndpoint()
+        }
+    }
 
     /// The location layout of push-stream's example configuration.
     static let subscriberLocations: [(prefix: String, mode: SubscriberMode, forceArguments: Bool)] = [

@@ -157,16 +157,15 @@ public final class HeraldNode: Service {
             .get()
     }
 
-    /// The request phase of every connection: HTTP/1.1 codec, a request deadline, the request handler.
+    /// The request phase of every connection: the HTTP/1.1 codec and the connection handler (which
+    /// keeps the request deadline).
     static func configureHTTP(
         _ pipeline: ChannelPipeline.SynchronousOperations, context: NodeContext, role: ListenerRole
     ) throws {
-        let timeout = TimeAmount.milliseconds(context.settings.requestTimeout.milliseconds)
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
             name: HTTPConnectionHandler.decoderName)
         try pipeline.addHandler(HTTPResponseEncoder(), name: "http-encoder")
-        try pipeline.addHandler(IdleStateHandler(readTimeout: timeout), name: "request-timeout")
         try pipeline.addHandler(HTTPConnectionHandler(node: context, role: role), name: "http-handler")
     }
 }

@@ -27,11 +27,11 @@ struct RenderedMessage: Sendable {
     var streaming: Frame?
     var eventSource: Frame?
     var webSocket: ByteBuffer?
-    /// Template output, unframed (long-polling responses wrap it per request).
-    var longPolling: [UInt8]?
 }
 
-/// Renders messages through each mode's templates into wire frames.
+/// Renders every template use: messages into each transport's wire frames, long-poll and JSONP
+/// bodies, headers, footers and pings. What a template inserts is escaped for the template's
+/// context by `MessageTemplate`; nothing else in the node renders a template.
 struct FrameRenderer: Sendable {
     let settings: NodeSettings
     /// The keep-alive of streaming subscribers: the ping message through their template.
@@ -50,7 +50,6 @@ struct FrameRenderer: Sendable {
             rendered.eventSource = eventSource(message, cursor: Self.singleChannelCursor(message))
         }
         if kinds.contains(.webSocket) { rendered.webSocket = webSocket(message) }
-        if kinds.contains(.longPolling) { rendered.longPolling = templateOutput(message, mode: .longPolling) }
         return rendered
     }
 
@@ -92,8 +91,37 @@ struct FrameRenderer: Sendable {
         return Frame(buffer: buffer, payloadStart: payloadStart, bodyStart: bodyStart, chunked: true)
     }
 
-    /// Header or footer template bytes for a mode (EventSource turns them into comment lines).
-    func headerOrFooter(_ text: String?, mode: SubscriberMode) -> [UInt8]? {
+    /// A long-poll or poll answer's body: header template, the messages (wrapped in
+    /// `callback([…]);` for JSONP, the callback already checked to be a JavaScript name), footer.
+    func longPollBody(_ messages: [Message], callback: String?) -> ByteBuffer {
+        let templates = settings.templates(for: .longPolling)
+        var body = ByteBuffer()
+        if let header = templates.header { body.writeString(header) }
+        if let callback { body.writeString(callback + "([") }
+        for (i, message) in messages.enumerated() {
+            if callback != nil && i > 0 { body.writeStaticString(",") }
+            body.writeBytes(templateOutput(message, mode: .longPolling))
+        }
+        if callback != nil { body.writeStaticString("]);") }
+        if let footer = templates.footer { body.writeString(footer) }
+        return body
+    }
+
+    /// The bytes a long-lived subscriber in `mode` gets right after its response head (nil: none).
+    /// EventSource turns the template into a comment line, and always sends one, so the browser
+    /// sees the stream open at once.
+    func header(for mode: SubscriberMode) -> [UInt8]? {
+        templateBytes(settings.templates(for: mode).header, mode: mode)
+    }
+
+    /// The bytes a long-lived subscriber in `mode` gets before the server ends its stream (nil: none).
+    func footer(for mode: SubscriberMode) -> [UInt8]? {
+        let footer = settings.templates(for: mode).footer
+        guard let footer, !footer.isEmpty else { return nil }
+        return templateBytes(footer, mode: mode)
+    }
+
+    private func templateBytes(_ text: String?, mode: SubscriberMode) -> [UInt8]? {
         switch mode {
         case .eventSource:
             var out: [UInt8] = []

@@ -12,8 +12,11 @@ struct ResumeRequest {
     var tag: String?
     /// The `cursor` query argument: always read, since a browser's WebSocket cannot send headers.
     var cursorArgument: String?
+    /// The Herald cursor, from whichever input carries one: parsed once per request.
+    let cursor: ResumeCursor?
 
-    init(head: HTTPRequestHead, arguments: (String) -> String?, byArgument: Bool) {
+    /// - Throws: `ProtocolError.cursorTooLarge` for a cursor past the size limit, before parsing it.
+    init(head: HTTPRequestHead, arguments: (String) -> String?, byArgument: Bool) throws(ProtocolError) {
         cursorArgument = arguments("cursor").flatMap { $0.isEmpty ? nil : $0 }
         if byArgument {
             lastEventID = arguments("eventid").flatMap { $0.isEmpty ? nil : $0 }
@@ -24,17 +27,16 @@ struct ResumeRequest {
             since = head.headers.first(name: "If-Modified-Since").flatMap(HTTPDate.parse)
             tag = head.headers.first(name: "If-None-Match")
         }
+        let candidates = [cursorArgument, lastEventID, tag]
+        if candidates.contains(where: { ($0?.utf8.count ?? 0) > ResumeCursor.maxTextLength }) {
+            throw .cursorTooLarge
+        }
+        cursor = candidates.lazy.compactMap { $0.flatMap(ResumeCursor.init(parsing:)) }.first
     }
 
     /// The `time` argument: an HTTP date, as the JavaScript client sends it, or Unix seconds.
     private static func parseTime(_ text: String) -> Int64? {
         HTTPDate.parse(text) ?? Int64(text)
-    }
-
-    /// A Herald cursor, from whichever input carries one.
-    var cursor: ResumeCursor? {
-        cursorArgument.flatMap(ResumeCursor.init(parsing:)) ?? lastEventID.flatMap(ResumeCursor.init(parsing:))
-            ?? tag.flatMap(ResumeCursor.init(parsing:))
     }
 
     /// push-stream's tag: `W/` stripped, integer, absolute value; anything else is no tag.

@@ -1,0 +1,83 @@
+import HeraldCore
+import NIOCore
+import NIOHTTP1
+
+/// `/pub?id=<channels>`: channel info (GET), publish (POST/PUT), delete (DELETE, admin only).
+struct PublisherEndpoint: Endpoint {
+    let node: NodeContext
+    /// The admin listener's publisher, which may also delete.
+    let admin: Bool
+
+    func serve(_ request: HTTPRequest, on loop: any EventLoop) -> EndpointResult {
+        let head = request.head
+        let settings = node.settings
+        let allowed = admin ? "GET, POST, PUT, DELETE" : "GET, POST, PUT"
+        var headers = HTTPHeaders()
+        ResponseHeaders.addCORS(origin: settings.allowedOrigins, methods: allowed, to: &headers)
+        if head.method == .OPTIONS { return .answer(HTTPAnswer(status: .ok, headers: headers)) }
+        ResponseHeaders.addNoCache(to: &headers)
+        switch head.method {
+        case .GET, .POST, .PUT: break
+        case .DELETE where admin: break
+        default: return .answer(.methodNotAllowed(allow: allowed, headers: headers))
+        }
+        let channels: [String]
+        do {
+            channels = try ChannelRequest.selections(
+                request.rawArgument("id") ?? "", settings: settings, subscriber: false
+            )
+            .map(\.channel)
+            if head.method != .GET, let events = settings.eventsChannelID, channels.contains(events) {
+                throw ProtocolError.eventsChannelReadOnly
+            }
+        } catch {
+            return .answer(HTTPAnswer(failure: error, headers: headers))
+        }
+        let info = ChannelInfoAnswer(
+            node: node, format: StatsFormat(accept: head.headers.first(name: "accept")), headers: headers,
+            notFoundWhenNone: head.method == .GET)
+
+        switch head.method {
+        case .GET:
+            return .answer(info.read(channels, on: loop))
+        case .DELETE:
+            let headers = headers
+            let body = request.bodyBytes
+            let notice = body.isEmpty ? Array(settings.channelDeletedMessageText.utf8) : body
+            return .answer(
+                node.engine.delete(channels, notice: notice, on: loop).hop(to: loop).map { deleted in
+                    HTTPAnswer(error: deleted.isEmpty ? .notFound : .channelDeleted, headers: headers)
+                }.recover { HTTPAnswer(failure: $0, headers: headers) })
+        default:
+            return publish(request, channels: channels, info: info, on: loop)
+        }
+    }
+
+    private func publish(
+        _ request: HTTPRequest, channels: [String], info: ChannelInfoAnswer, on loop: any EventLoop
+    ) -> EndpointResult {
+        let text = request.bodyBytes
+        guard !text.isEmpty else { return .answer(HTTPAnswer(error: .emptyPost, headers: info.headers)) }
+        let settings = node.settings
+        let publish = PublishRequest(
+            channels: channels, text: text,
+            eventID: request.head.headers.first(name: "Event-Id"),
+            eventType: request.head.headers.first(name: "Event-Type"),
+            store: settings.storeMessages, channelInfo: settings.channelInfoOnPublish)
+        let metrics = node.metrics
+        return .answer(
+            node.engine.publish(publish, on: loop).hop(to: loop).flatMap { publications in
+                metrics.publishes.increment()
+                guard settings.channelInfoOnPublish else {
+                    return loop.makeSucceededFuture(HTTPAnswer(status: .ok, headers: info.headers))
+                }
+                // The engine read each channel's record with the publish: no second round trip.
+                let records = publications.map(\.record)
+                if records.contains(where: { $0 == nil }) { return info.read(channels, on: loop) }
+                return info.answer(records: records, on: loop)
+            }.flatMapError { error in
+                metrics.failedPublishes.increment()
+                return loop.makeSucceededFuture(HTTPAnswer(failure: error, headers: info.headers))
+            })
+    }
+}
