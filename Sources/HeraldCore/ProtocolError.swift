@@ -18,6 +18,9 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public static let noChannelID = ProtocolError(status: 400, explain: "No channel id provided.")
     public static let channelIDTooLarge = ProtocolError(status: 400, explain: "Channel id is too large.")
+    /// A channel id with a control byte, `{` or `}` (they would move the Redis Cluster hash tag),
+    /// or bytes that are not UTF-8 once percent-decoded.
+    public static let invalidChannelID = ProtocolError(status: 400, explain: "Channel id is invalid.")
     public static let channelNotAuthorized = ProtocolError(
         status: 403, explain: "Channel id not authorized for this method.")
     public static let emptyPost = ProtocolError(status: 400, explain: "Empty post requests are not allowed.")
