@@ -45,6 +45,8 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let tooManyChannels = ProtocolError(
         status: 400, explain: "Too many channels in one subscription.")
     public static let messageTooLarge = ProtocolError(status: 413, explain: "Message is too large.")
+    /// A JSONP `callback` that is not a plain JavaScript name path (see ``JSONPCallback``).
+    public static let invalidCallback = ProtocolError(status: 400, explain: "invalid callback")
     public static let notFound = ProtocolError(status: 404, explain: nil)
     public static let methodNotAllowed = ProtocolError(status: 405, explain: nil)
     public static let channelDeleted = ProtocolError(status: 200, explain: "Channel deleted.")
