@@ -78,17 +78,18 @@ public enum ChannelPath {
     /// trailing `/` does not, and an entirely empty path yields no channel at all.
     public static func parse(_ decodedPath: String) -> [ChannelSelection] {
         var result: [ChannelSelection] = []
-        var rest = Substring(decodedPath)
+        // Split on the byte: as a `Character`, a `/` followed by a combining mark is not a `/`.
+        var rest = Substring(decodedPath).utf8[...]
         while !rest.isEmpty {
-            let segment: Substring
-            if let slash = rest.firstIndex(of: "/") {
+            let segment: Substring.UTF8View
+            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
                 segment = rest[..<slash]
                 rest = rest[rest.index(after: slash)...]
             } else {
                 segment = rest
                 rest = rest[rest.endIndex...]
             }
-            result.append(selection(from: segment))
+            result.append(selection(from: Substring(segment)))
         }
         return result
     }
