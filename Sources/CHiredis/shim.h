@@ -14,9 +14,4 @@ static inline const char *herald_redisReaderGetError(const redisReader *reader) 
     return reader->errstr;
 }
 
-/// Whether the reader has failed (`reader->err != 0`); a failed reader must not be fed again.
-static inline int herald_redisReaderHasError(const redisReader *reader) {
-    return reader->err != 0;
-}
-
 #endif

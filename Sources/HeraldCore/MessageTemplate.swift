@@ -2,12 +2,38 @@
 ///
 /// Rendering is a single pass over the segments appending bytes, so a message body that itself
 /// contains `~text~` is never re-expanded, and no intermediate `String` is built per message.
+///
+/// The text, channel, event id and event type are escaped for the template's context, decided
+/// once from its source (``Escaping``):
+/// 1. first non-blank character `{` or `[`: ``Escaping/json`` (JSON string escaping);
+/// 2. else contains `<script` (any case): ``Escaping/javaScriptInHTML``, as for the
+///    streaming page's `<script>p(~id~,'~channel~','~text~',…);</script>`: values can never close
+///    the string or the script, and the page's `p(…)` receives them unchanged;
+/// 3. else contains a tag (`<` then a letter, `/` or `!`): ``Escaping/html`` (entities);
+/// 4. else ``Escaping/verbatim``: values are copied as they are, like push-stream does,
+///    so `~text~` stays byte-identical.
+///
+/// Numbers and the time (`~id~`, `~tag~`, `~size~`, `~time~`) never need escaping.
 public struct MessageTemplate: Sendable, Hashable {
+    /// How values are escaped where a template inserts them.
+    public enum Escaping: Sendable, Hashable {
+        /// JSON string escaping (``JSONEscaping``).
+        case json
+        /// JavaScript string escaping safe inside an HTML `<script>` (``JavaScriptEscaping``).
+        case javaScriptInHTML
+        /// HTML entities for `& < > " '` (``HTMLEscaping``).
+        case html
+        /// No escaping: push-stream's behaviour for plain templates.
+        case verbatim
+    }
+
     /// The template text as configured.
     public let source: String
+    /// The escaping context, chosen once from `source`.
+    public let escaping: Escaping
     /// Whether the template looks like JSON (first non-blank character `{` or `[`), which turns on
     /// JSON string escaping of the text, channel, event id and event type.
-    public let isJSON: Bool
+    public var isJSON: Bool { escaping == .json }
     let segments: [Segment]
     /// Bytes of literal text, to size the output buffer in one reservation.
     let literalByteCount: Int
@@ -22,8 +48,7 @@ public struct MessageTemplate: Sendable, Hashable {
     public init(_ source: String) {
         self.source = source
         let bytes = Array(source.utf8)
-        let firstNonBlank = bytes.first { !MessageTemplate.isBlank($0) }
-        isJSON = firstNonBlank == UInt8(ascii: "{") || firstNonBlank == UInt8(ascii: "[")
+        escaping = MessageTemplate.escaping(for: bytes)
         segments = MessageTemplate.parse(bytes)
         literalByteCount = segments.reduce(0) { total, segment in
             if case .literal(let bytes) = segment { total + bytes.count } else { total }
@@ -67,20 +92,45 @@ public struct MessageTemplate: Sendable, Hashable {
     }
 
     func appendString(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        if isJSON {
-            JSONEscaping.appendEscaped(bytes, into: &out)
-        } else {
-            out.append(contentsOf: bytes)
+        switch escaping {
+        case .json: JSONEscaping.appendEscaped(bytes, into: &out)
+        case .javaScriptInHTML: JavaScriptEscaping.appendEscaped(bytes, into: &out)
+        case .html: HTMLEscaping.appendEscaped(bytes, into: &out)
+        case .verbatim: out.append(contentsOf: bytes)
         }
     }
 
     func appendString(_ string: String, into out: inout [UInt8]) {
         if string.isEmpty { return }
-        if isJSON {
-            JSONEscaping.append(string, into: &out)
-        } else {
-            out.append(contentsOf: string.utf8)
+        switch escaping {
+        case .json: JSONEscaping.append(string, into: &out)
+        case .javaScriptInHTML: JavaScriptEscaping.append(string, into: &out)
+        case .html: HTMLEscaping.append(string, into: &out)
+        case .verbatim: out.append(contentsOf: string.utf8)
         }
+    }
+
+    /// The escaping rule of the type's documentation, applied to the template's source.
+    static func escaping(for bytes: [UInt8]) -> Escaping {
+        let firstNonBlank = bytes.first { !isBlank($0) }
+        if firstNonBlank == UInt8(ascii: "{") || firstNonBlank == UInt8(ascii: "[") { return .json }
+        let lessThan = UInt8(ascii: "<")
+        var sawTag = false
+        for i in bytes.indices where bytes[i] == lessThan {
+            let rest = bytes[(i + 1)...]
+            if rest.count >= 6, PercentDecoding.asciiCaseInsensitiveEqual(rest.prefix(6), scriptName) {
+                return .javaScriptInHTML
+            }
+            if let next = rest.first, isTagStart(next) { sawTag = true }
+        }
+        return sawTag ? .html : .verbatim
+    }
+
+    static let scriptName: [UInt8] = Array("script".utf8)
+
+    /// A letter, `/` or `!` after `<` opens a tag, an end tag or a comment/doctype.
+    static func isTagStart(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "/") || byte == UInt8(ascii: "!") || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
     }
 
     /// Templates are equal when their sources are: the parsed form follows from the source.

@@ -4,14 +4,22 @@
 /// an error, and `+` stays `+` (push-stream never treats it as a space).
 public enum PercentDecoding {
     /// Decodes `%XX` escapes in `s`; invalid escapes are kept literally, invalid UTF-8 is repaired.
+    ///
+    /// For values that name things (channel ids) use ``decodeBytes(_:)`` and refuse invalid UTF-8
+    /// instead: repairing lets different names collide on U+FFFD.
     public static func decode(_ s: Substring) -> String {
-        var utf8 = s.utf8
         // Fast path: nothing to decode means no copy through a byte array.
-        guard utf8.contains(UInt8(ascii: "%")) else { return String(s) }
+        guard s.utf8.contains(UInt8(ascii: "%")) else { return String(s) }
+        return String(decoding: decodeBytes(s), as: UTF8.self)
+    }
+
+    /// Decodes `%XX` escapes in `s` to raw bytes, exactly as sent: invalid escapes are kept
+    /// literally and nothing is repaired, so the caller decides what invalid UTF-8 means.
+    public static func decodeBytes(_ s: Substring) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(utf8.count)
-        while let byte = utf8.first {
-            utf8 = utf8.dropFirst()
+        out.reserveCapacity(s.utf8.count)
+        var utf8 = s.utf8[...]
+        while let byte = utf8.popFirst() {
             if byte == UInt8(ascii: "%"), let high = utf8.first.flatMap(hexValue),
                 let low = utf8.dropFirst().first.flatMap(hexValue)
             {
@@ -21,7 +29,7 @@ public enum PercentDecoding {
                 out.append(byte)
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// The decoded value of the first `name=` argument of `query` (no leading `?`), or `nil` if absent.
@@ -32,7 +40,8 @@ public enum PercentDecoding {
         rawQueryValue(query, name: name).map(decode)
     }
 
-    /// The first `name=` argument of `query` as sent, still percent-encoded; `nil` if absent.
+    /// The still percent-encoded value of the first `name=` argument of `query`, or `nil` if absent;
+    /// what ``ChannelPath/parseValidated(rawPercentEncoded:limits:)`` takes for `?id=` or `?channels=`.
     public static func rawQueryValue(_ query: Substring, name: String) -> Substring? {
         for argument in query.split(separator: "&", omittingEmptySubsequences: true) {
             let key: Substring
@@ -42,9 +51,11 @@ public enum PercentDecoding {
                 value = argument[argument.index(after: equals)...]
             } else {
                 key = argument
-                value = ""
+                value = argument[argument.endIndex...]
             }
-            if asciiCaseInsensitiveEqual(key.utf8, name.utf8) { return value }
+            if asciiCaseInsensitiveEqual(key.utf8, name.utf8) {
+                return value
+            }
         }
         return nil
     }

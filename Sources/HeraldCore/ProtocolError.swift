@@ -18,6 +18,9 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public static let noChannelID = ProtocolError(status: 400, explain: "No channel id provided.")
     public static let channelIDTooLarge = ProtocolError(status: 400, explain: "Channel id is too large.")
+    /// A channel id with a control byte, `{` or `}` (they would move the Redis Cluster hash tag),
+    /// or bytes that are not UTF-8 once percent-decoded.
+    public static let invalidChannelID = ProtocolError(status: 400, explain: "Channel id is invalid.")
     public static let channelNotAuthorized = ProtocolError(
         status: 403, explain: "Channel id not authorized for this method.")
     public static let emptyPost = ProtocolError(status: 400, explain: "Empty post requests are not allowed.")
@@ -42,10 +45,14 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let tooManyChannels = ProtocolError(
         status: 400, explain: "Too many channels in one subscription.")
     public static let messageTooLarge = ProtocolError(status: 413, explain: "Message is too large.")
+    /// A JSONP `callback` that is not a plain JavaScript name path (see ``JSONPCallback``).
+    public static let invalidCallback = ProtocolError(status: 400, explain: "invalid callback")
     public static let notFound = ProtocolError(status: 404, explain: nil)
     public static let methodNotAllowed = ProtocolError(status: 405, explain: nil)
     public static let channelDeleted = ProtocolError(status: 200, explain: "Channel deleted.")
     public static let requestTooLarge = ProtocolError(status: 413, explain: "Request is too large.")
+    public static let cursorTooLarge = ProtocolError(status: 400, explain: "Resume cursor is too large.")
+    public static let requestTimeout = ProtocolError(status: 408, explain: "Request took too long.")
     public static let malformedRequest = ProtocolError(status: 400, explain: "Malformed request.")
     public static let headersTooLarge = ProtocolError(status: 431, explain: "Request headers are too large.")
     public static let engineUnavailable = ProtocolError(status: 503, explain: "Message store unavailable.")

@@ -17,38 +17,76 @@ public struct ChannelPosition: Hashable, Sendable {
 ///
 /// Text form: `hc:<channel>:<id>,<channel>:<id>…`, channels percent-encoded so `,` and `:` never
 /// appear raw. It travels as an SSE id, an `Etag` and back as `Last-Event-ID` / `If-None-Match`.
+/// Parsing a client's text is linear and bounded (``defaultMaxEntries``, ``defaultMaxLength``), and
+/// ``position(of:)`` is a hash lookup, so a cursor costs a request no more than its size.
 public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
     /// One position per channel, in subscription order.
-    public var positions: [ChannelPosition]
+    public private(set) var positions: [ChannelPosition]
+    /// `positions` by channel (the first of a repeated channel), for cursors long enough to need it.
+    private let lastIDs: [String: Int64]?
+
+    /// The most entries a client's cursor may hold: the default per-subscription channel limit.
+    public static let defaultMaxEntries = 100
+    /// The longest text form accepted from a client, in UTF-8 bytes.
+    public static let defaultMaxLength = 16_384
+    /// Up to this many positions a linear scan beats hashing; above it a dictionary is built once.
+    static let linearLookupLimit = 8
 
     /// A cursor over `positions`, kept in the given order.
     public init(_ positions: [ChannelPosition]) {
         self.positions = positions
+        lastIDs =
+            positions.count > ResumeCursor.linearLookupLimit
+            ? Dictionary(positions.lazy.map { ($0.channel, $0.lastID) }, uniquingKeysWith: { first, _ in first })
+            : nil
     }
 
-    /// Parses the text form, also accepted wrapped as an entity tag (`W/"hc:…"`); `nil` if malformed,
-    /// if an id is negative or not a plain decimal, or if a channel appears twice.
+    /// Parses a client's text form within the default bounds; see ``init(parsing:maxEntries:maxLength:)``.
     public init?(parsing text: String) {
+        self.init(parsing: text, maxEntries: ResumeCursor.defaultMaxEntries, maxLength: ResumeCursor.defaultMaxLength)
+    }
+
+    /// Parses the text form, also accepted wrapped as an entity tag (`W/"hc:…"`).
+    ///
+    /// `nil` if malformed, if an id is negative or not a plain decimal, if a channel appears twice,
+    /// if `text` is longer than `maxLength` UTF-8 bytes or holds more than `maxEntries` entries;
+    /// both bounds are checked before anything is split or decoded.
+    public init?(parsing text: String, maxEntries: Int, maxLength: Int) {
+        guard text.utf8.count <= maxLength else { return nil }
         var body = Substring(text)
         if body.hasPrefix("W/") { body = body.dropFirst(2) }
         if body.hasPrefix("\"") {
-            guard body.count >= 2, body.hasSuffix("\"") else { return nil }
+            guard body.utf8.count >= 2, body.hasSuffix("\"") else { return nil }
             body = body.dropFirst().dropLast()
         }
         guard body.hasPrefix(ResumeCursor.prefix) else { return nil }
-        body = body.dropFirst(ResumeCursor.prefix.count)
-        var positions: [ChannelPosition] = []
-        var seen: Set<String> = []
-        if !body.isEmpty {
-            for entry in body.split(separator: ",", omittingEmptySubsequences: false) {
-                let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
-                guard parts.count == 2, let channel = ResumeCursor.decodeChannel(parts[0]),
-                    let lastID = ResumeCursor.parseID(parts[1]), seen.insert(channel).inserted
-                else { return nil }
-                positions.append(ChannelPosition(channel: channel, lastID: lastID))
-            }
+        let entries = body.utf8.dropFirst(ResumeCursor.prefix.utf8.count)
+        guard !entries.isEmpty else {
+            self.init([])
+            return
         }
-        self.positions = positions
+        var commas = 0
+        for byte in entries where byte == UInt8(ascii: ",") {
+            commas += 1
+            if commas >= maxEntries { return nil }
+        }
+        var positions: [ChannelPosition] = []
+        positions.reserveCapacity(commas + 1)
+        var seen = Set<String>(minimumCapacity: commas + 1)
+        var rest = entries[...]
+        while true {
+            let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            let entry = rest[..<comma]
+            guard let colon = entry.firstIndex(of: UInt8(ascii: ":")),
+                let channel = ResumeCursor.decodeChannel(entry[..<colon]),
+                let lastID = ResumeCursor.parseID(entry[entry.index(after: colon)...]),
+                seen.insert(channel).inserted
+            else { return nil }
+            positions.append(ChannelPosition(channel: channel, lastID: lastID))
+            guard comma < rest.endIndex else { break }
+            rest = rest[rest.index(after: comma)...]
+        }
+        self.init(positions)
     }
 
     /// The text form, `hc:` followed by `channel:id` entries joined by `,`.
@@ -63,9 +101,20 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The last id received on `channel`, or `nil` if the cursor does not mention it.
+    /// The last id received on `channel`, or `nil` if the cursor does not mention it; constant time.
     public func position(of channel: String) -> Int64? {
-        positions.first { $0.channel == channel }?.lastID
+        if let lastIDs { return lastIDs[channel] }
+        return positions.first { $0.channel == channel }?.lastID
+    }
+
+    /// Cursors are equal when their positions are, in order: the lookup table follows from them.
+    public static func == (lhs: ResumeCursor, rhs: ResumeCursor) -> Bool {
+        lhs.positions == rhs.positions
+    }
+
+    /// Hashes the positions only, consistent with `==`.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(positions)
     }
 
     static let prefix = "hc:"
@@ -96,9 +145,10 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
 
     /// Strict inverse of ``encodeChannel(_:into:)``: raw reserved bytes, broken escapes and
     /// invalid UTF-8 are all rejected rather than repaired.
-    static func decodeChannel(_ text: Substring) -> String? {
+    static func decodeChannel(_ text: Substring.UTF8View.SubSequence) -> String? {
         var bytes: [UInt8] = []
-        var utf8 = text.utf8[...]
+        bytes.reserveCapacity(text.count)
+        var utf8 = text
         while let byte = utf8.popFirst() {
             if byte == UInt8(ascii: "%") {
                 guard let high = utf8.popFirst().flatMap(PercentDecoding.hexValue),
@@ -116,9 +166,18 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A non-negative decimal without sign, leading zeros or overflow.
-    static func parseID(_ text: Substring) -> Int64? {
-        guard let first = text.utf8.first, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        if first == UInt8(ascii: "0") && text.utf8.count > 1 { return nil }
-        return Int64(text)
+    static func parseID(_ text: Substring.UTF8View.SubSequence) -> Int64? {
+        guard let first = text.first, text.count <= 19, text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            return nil
+        }
+        if first == UInt8(ascii: "0") && text.count > 1 { return nil }
+        var value: Int64 = 0
+        for digit in text {
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int64(digit - 0x30))
+            if o1 || o2 { return nil }
+            value = sum
+        }
+        return value
     }
 }

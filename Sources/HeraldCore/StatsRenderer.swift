@@ -25,7 +25,7 @@ public enum StatsRenderer {
                 + "\"wildcard_channels\": \(group.wildcardChannels), \"uptime\": \(group.uptime), \"infos\": ["
                 + crlf + items.joined(separator: "," + crlf) + (items.isEmpty ? "" : crlf) + "]}" + crlf
         case .plain:
-            return "hostname: \(group.hostname), time: \(time), channels: \(group.channels), "
+            return "hostname: \(plain(group.hostname)), time: \(time), channels: \(group.channels), "
                 + "wildcard_channels: \(group.wildcardChannels), uptime: \(group.uptime), infos: " + crlf
                 + items.joined(separator: "," + crlf) + crlf
         case .yaml:
@@ -61,7 +61,7 @@ public enum StatsRenderer {
             let isYAML = format.syntax == .yaml
             let pad = isYAML ? "  " : ""
             let fields: [(String, String)] = [
-                ("hostname", isYAML ? yaml(s.hostname) : s.hostname), ("time", time),
+                ("hostname", isYAML ? yaml(s.hostname) : plain(s.hostname)), ("time", time),
                 ("channels", "\(s.channels)"), ("wildcard_channels", "\(s.wildcardChannels)"),
                 ("published_messages", "\(s.publishedMessages)"), ("stored_messages", "\(s.storedMessages)"),
                 ("messages_in_trash", "\(s.messagesInTrash)"), ("channels_in_delete", "\(s.channelsInDelete)"),
@@ -103,7 +103,7 @@ public enum StatsRenderer {
             return "{\"channel\": \(json(info.channel)), \"published_messages\": \(info.publishedMessages), "
                 + "\"stored_messages\": \(info.storedMessages), \"subscribers\": \(info.subscribers)}"
         case .plain:
-            return "channel: \(info.channel)" + crlf + "published_messages: \(info.publishedMessages)" + crlf
+            return "channel: \(plain(info.channel))" + crlf + "published_messages: \(info.publishedMessages)" + crlf
                 + "stored_messages: \(info.storedMessages)" + crlf + "active_subscribers: \(info.subscribers)"
         case .yaml, .xYAML:
             return "  channel: \(yaml(info.channel))" + crlf + "  published_messages: \(info.publishedMessages)"
@@ -122,12 +122,63 @@ public enum StatsRenderer {
     }
 
     /// `s` as a YAML scalar: bare when that is unambiguous (as push-stream prints it), else a
-    /// double-quoted string, whose escapes are a superset of JSON's.
+    /// double-quoted string in which nothing YAML reads as a line break or cannot print stays raw.
     static func yaml(_ s: String) -> String {
         guard let first = s.utf8.first, isYAMLPlainStart(first), s.utf8.allSatisfy(isYAMLPlainByte) else {
-            return json(s)
+            return yamlQuoted(s)
         }
         return s
+    }
+
+    /// A YAML double-quoted scalar: JSON's escapes plus `\uXXXX` for DEL, the C1 controls (NEL is a
+    /// YAML line break), U+2028/U+2029, the byte order mark and the noncharacters U+FFFE/U+FFFF.
+    static func yamlQuoted(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{0}"..."\u{1F}", "\u{7F}"..."\u{9F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\u{FFFF}":
+                out += unicodeEscape(scalar)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `\u` and four lowercase hex digits (the scalars escaped this way are all in the BMP).
+    static func unicodeEscape(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16)
+        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.utf8.count)) + hex
+    }
+
+    /// `s` for the plain-text format, one value per line: control bytes become `\xHH`, and NEL,
+    /// U+2028 and U+2029 `\uXXXX`, so a name can never start a line of its own.
+    static func plain(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isLineBreaking) else { return s }
+        var out = ""
+        out.reserveCapacity(s.utf8.count + 8)
+        for scalar in s.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                let hex = String(scalar.value, radix: 16)
+                out += (hex.utf8.count == 1 ? "\\x0" : "\\x") + hex
+            } else if isLineBreaking(scalar) {
+                out += unicodeEscape(scalar)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Whether a text viewer or line splitter could break a line at (or choke on) `scalar`.
+    static func isLineBreaking(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85 || scalar.value == 0x2028
+            || scalar.value == 0x2029
     }
 
     static func isYAMLPlainStart(_ byte: UInt8) -> Bool {
@@ -142,8 +193,9 @@ public enum StatsRenderer {
         (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
     }
 
-    /// `s` as XML character data: markup characters escaped, and control characters XML 1.0
-    /// cannot carry at all replaced by U+FFFD.
+    /// `s` as XML character data: markup characters escaped, line breaks (CR, LF, NEL, U+2028,
+    /// U+2029) and DEL as character references so a name stays on its line, and control characters
+    /// XML 1.0 cannot carry at all replaced by U+FFFD.
     static func xml(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
@@ -154,7 +206,8 @@ public enum StatsRenderer {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case "\n", "\r", "\u{7F}", "\u{85}", "\u{2028}", "\u{2029}": out += "&#\(scalar.value);"
+            case "\t": out.unicodeScalars.append(scalar)
             case "\u{0}"..."\u{1F}", "\u{FFFE}", "\u{FFFF}": out += "\u{FFFD}"
             default: out.unicodeScalars.append(scalar)
             }

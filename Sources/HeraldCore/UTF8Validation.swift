@@ -3,15 +3,23 @@
 enum UTF8Validation {
     /// Whether `bytes` is entirely well-formed UTF-8.
     static func isValid(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { buffer in
-            var i = 0
-            while i < buffer.count {
-                let length = validSequenceLength(buffer, at: i)
-                if length == 0 { return false }
-                i += length
-            }
-            return true
+        bytes.withUnsafeBufferPointer(isValid)
+    }
+
+    /// Whether `bytes` is entirely well-formed UTF-8.
+    static func isValid(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer(isValid)
+    }
+
+    /// Whether `buffer` is entirely well-formed UTF-8.
+    static func isValid(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < buffer.count {
+            let length = validSequenceLength(buffer, at: i)
+            if length == 0 { return false }
+            i += length
         }
+        return true
     }
 
     /// Length of the valid UTF-8 sequence starting at `i` (1…4), or 0 if it is not valid.

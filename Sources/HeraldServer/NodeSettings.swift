@@ -121,6 +121,14 @@ public struct NodeSettings: Sendable {
 
     public init() {}
 
+    /// The limits a channel list must respect: a subscription's, or a publisher's / stats request's.
+    public func channelLimits(subscriber: Bool) -> ChannelLimits {
+        ChannelLimits(
+            maxChannelIDLength: maxChannelIDLength, maxChannels: maxChannelsPerSubscription,
+            wildcardPrefix: subscriber ? wildcardChannelPrefix : nil,
+            maxWildcardChannels: subscriber ? wildcardChannelMaxQtd : nil, isSubscriber: subscriber)
+    }
+
     /// The templates a subscriber in `mode` renders with (polling shares long-polling's).
     public func templates(for mode: SubscriberMode) -> ModeTemplates {
         switch mode {

@@ -41,6 +41,11 @@ import Testing
         #expect(ChannelPath.parse(path) == Self.selections(expected))
     }
 
+    @Test func splitsOnTheSlashByteEvenBeforeACombiningMark() {
+        // "/" + U+0301 is one Character, but push-stream splits on the byte.
+        #expect(ChannelPath.parse("a/\u{301}b") == Self.selections([("a", 0), ("\u{301}b", 0)]))
+    }
+
     @Test func emptyPathHasNoChannels() {
         #expect(ChannelPath.parse("").isEmpty)
     }

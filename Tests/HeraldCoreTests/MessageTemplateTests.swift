@@ -63,11 +63,16 @@ import Testing
         #expect(Self.render("~text~/~channel~", m) == "~id~ ~channel~ ~text~/~id~")
     }
 
-    @Test func nonJSONTemplatesSubstituteVerbatim() {
+    @Test func plainTemplatesSubstituteVerbatim() {
+        let m = Message(channel: "c\"h", id: 1, time: 0, tag: 0, text: Array("a\"b\\c\nd</script>".utf8))
+        #expect(Self.render("p('~text~','~channel~')", m) == "p('a\"b\\c\nd</script>','c\"h')")
+    }
+
+    @Test func scriptTemplatesEscapeForJavaScriptInHTML() {
         let m = Message(channel: "c\"h", id: 1, time: 0, tag: 0, text: Array("a\"b\\c\nd</script>".utf8))
         #expect(
             Self.render("<script>p('~text~','~channel~')</script>", m)
-                == "<script>p('a\"b\\c\nd</script>','c\"h')</script>")
+                == #"<script>p('a\x22b\x5cc\x0ad\x3c/script\x3e','c\x22h')</script>"#)
     }
 
     @Test func nonJSONTemplatesPassInvalidUTF8Through() {

@@ -63,4 +63,28 @@ import Testing
     func queryValue(query: String, name: String, expected: String?) {
         #expect(PercentDecoding.queryValue(query[...], name: name) == expected)
     }
+
+    @Test(arguments: [
+        ("a%FFb", [0x61, 0xFF, 0x62] as [UInt8]),
+        ("%C3", [0xC3]),
+        ("%00%7f", [0x00, 0x7F]),
+        ("100%", Array("100%".utf8)),
+        ("%%41", Array("%A".utf8)),
+        ("é", [0xC3, 0xA9]),
+        ("", []),
+    ])
+    func decodesToBytesWithoutRepair(input: String, expected: [UInt8]) {
+        #expect(PercentDecoding.decodeBytes(input[...]) == expected)
+    }
+
+    @Test(arguments: [
+        ("id=a%2Fb&x=1", "id", "a%2Fb" as String?),
+        ("ID=%FF", "id", "%FF"),
+        ("id", "id", ""),
+        ("x=1", "id", nil),
+        ("channels=a/b&id=c", "channels", "a/b"),
+    ])
+    func rawQueryValueStaysEncoded(query: String, name: String, expected: String?) {
+        #expect(PercentDecoding.rawQueryValue(query[...], name: name).map(String.init) == expected)
+    }
 }

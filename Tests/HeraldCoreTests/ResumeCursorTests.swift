@@ -83,4 +83,55 @@ import Testing
         #expect(ResumeCursor(parsing: "hc:a%2Cb:1,a%2cb:2") == nil)
         #expect(ResumeCursor(parsing: "hc:A:1,a:2") != nil)
     }
+
+    static func entries(_ count: Int) -> String {
+        "hc:" + (0..<count).map { "c\($0):\($0)" }.joined(separator: ",")
+    }
+
+    @Test(arguments: [1, 50, 100])
+    func acceptsUpToTheDefaultEntryLimit(count: Int) throws {
+        let cursor = try #require(ResumeCursor(parsing: Self.entries(count)))
+        #expect(cursor.positions.count == count)
+        #expect(cursor.position(of: "c\(count - 1)") == Int64(count - 1))
+    }
+
+    @Test func refusesMoreEntriesThanTheLimit() {
+        #expect(ResumeCursor.defaultMaxEntries == 100)
+        #expect(ResumeCursor(parsing: Self.entries(101)) == nil)
+        #expect(ResumeCursor(parsing: Self.entries(3), maxEntries: 2, maxLength: 1_000) == nil)
+        #expect(ResumeCursor(parsing: Self.entries(2), maxEntries: 2, maxLength: 1_000) != nil)
+        // Commas alone are enough to refuse: nothing is split or decoded first.
+        #expect(ResumeCursor(parsing: "hc:" + String(repeating: ",", count: 5_000)) == nil)
+    }
+
+    @Test func refusesTextLongerThanTheLimit() {
+        let long = "hc:" + String(repeating: "x", count: ResumeCursor.defaultMaxLength) + ":1"
+        #expect(ResumeCursor(parsing: long) == nil)
+        #expect(ResumeCursor(parsing: "hc:abc:1", maxEntries: 10, maxLength: 8) != nil)
+        #expect(ResumeCursor(parsing: "hc:abc:1", maxEntries: 10, maxLength: 7) == nil)
+        #expect(ResumeCursor(parsing: "W/\"hc:abc:1\"", maxEntries: 10, maxLength: 11) == nil)
+    }
+
+    @Test(arguments: [0, 1, 8, 9, 100])
+    func lookupFindsEveryChannelAndNothingElse(count: Int) {
+        let positions = (0..<count).map { ChannelPosition(channel: "ch\($0)", lastID: Int64($0 * 7)) }
+        let cursor = ResumeCursor(positions)
+        for position in positions { #expect(cursor.position(of: position.channel) == position.lastID) }
+        #expect(cursor.position(of: "missing") == nil)
+        #expect(cursor.position(of: "ch\(count)") == nil)
+    }
+
+    @Test(arguments: [2, 20])
+    func lookupOfARepeatedChannelIsItsFirstPosition(count: Int) {
+        var positions = (0..<count).map { ChannelPosition(channel: "ch\($0)", lastID: 1) }
+        positions.append(ChannelPosition(channel: "ch0", lastID: 99))
+        #expect(ResumeCursor(positions).position(of: "ch0") == 1)
+    }
+
+    @Test func equalityAndHashingFollowThePositions() {
+        let positions = (0..<20).map { ChannelPosition(channel: "ch\($0)", lastID: 1) }
+        #expect(ResumeCursor(positions) == ResumeCursor(positions))
+        #expect(Set([ResumeCursor(positions), ResumeCursor(positions)]).count == 1)
+        #expect(ResumeCursor(positions) != ResumeCursor(positions.reversed()))
+    }
 }

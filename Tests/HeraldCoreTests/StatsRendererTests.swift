@@ -259,4 +259,61 @@ import Testing
         let info = ChannelInfo(channel: name, publishedMessages: 0, storedMessages: 0, subscribers: 0)
         #expect(StatsRenderer.single(info, as: .yaml).hasPrefix("  channel: \(rendered)\r\n"))
     }
+
+    static let lineBreakingNames = [
+        "a\r\nb", "a\nb", "a\rb", "nul\u{0}", "del\u{7F}", "nel\u{85}", "ls\u{2028}", "ps\u{2029}", "\u{1B}[2J", "\r\n",
+    ]
+
+    @Test(arguments: lineBreakingNames)
+    func namesNeverAddLines(name: String) {
+        let info = ChannelInfo(channel: name, publishedMessages: 1, storedMessages: 1, subscribers: 0)
+        let clean = ChannelInfo(channel: "x", publishedMessages: 1, storedMessages: 1, subscribers: 0)
+        for format in [StatsFormat.plain, .yaml, .xml] {
+            #expect(
+                Self.breaks(StatsRenderer.single(info, as: format))
+                    == Self.breaks(StatsRenderer.single(clean, as: format)))
+            let group = Self.group([info, info], host: name)
+            #expect(
+                Self.breaks(StatsRenderer.group(group, as: format))
+                    == Self.breaks(StatsRenderer.group(Self.group([clean, clean]), as: format)))
+            let summary = Self.summary(workers: [], host: name)
+            #expect(
+                Self.breaks(StatsRenderer.summary(summary, as: format))
+                    == Self.breaks(StatsRenderer.summary(Self.summary(workers: []), as: format)))
+        }
+    }
+
+    /// Line breaks as any line splitter sees them: CR, LF, NEL, U+2028, U+2029, and C0 controls.
+    static func breaks(_ text: String) -> Int {
+        text.unicodeScalars.count { scalar in
+            let value = scalar.value
+            return (value < 0x20 && value != 0x09) || value == 0x7F || value == 0x85 || value == 0x2028
+                || value == 0x2029
+        }
+    }
+
+    @Test(arguments: [
+        ("a\r\nb", "a\\x0d\\x0ab"), ("tab\t", "tab\\x09"), ("del\u{7F}", "del\\x7f"), ("nel\u{85}", "nel\\u0085"),
+        ("ls\u{2028}", "ls\\u2028"), ("back\\slash", "back\\slash"), ("été", "été"),
+    ])
+    func plainEscapesControlBytes(name: String, rendered: String) {
+        let info = ChannelInfo(channel: name, publishedMessages: 0, storedMessages: 0, subscribers: 0)
+        #expect(StatsRenderer.single(info, as: .plain).hasPrefix("channel: \(rendered)\r\n"))
+    }
+
+    @Test(arguments: [
+        ("del\u{7F}", #""del\u007f""#), ("nel\u{85}", #""nel\u0085""#), ("ls\u{2028}", #""ls\u2028""#),
+        ("a\r\nb", #""a\r\nb""#), ("bom\u{FEFF}", #""bom\ufeff""#), ("nul\u{0}", #""nul\u0000""#),
+        ("back\\slash", #""back\\slash""#),
+    ])
+    func yamlQuotesAndEscapesLineBreaks(name: String, rendered: String) {
+        let info = ChannelInfo(channel: name, publishedMessages: 0, storedMessages: 0, subscribers: 0)
+        #expect(StatsRenderer.single(info, as: .yaml).hasPrefix("  channel: \(rendered)\r\n"))
+    }
+
+    @Test func xmlWritesLineBreaksAsCharacterReferences() {
+        let info = ChannelInfo(
+            channel: "a\r\nb\u{7F}\u{85}\u{2028}\u{2029}", publishedMessages: 0, storedMessages: 0, subscribers: 0)
+        #expect(StatsRenderer.single(info, as: .xml).contains("<name>a&#13;&#10;b&#127;&#133;&#8232;&#8233;</name>"))
+    }
 }

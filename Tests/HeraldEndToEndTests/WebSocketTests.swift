@@ -48,14 +48,23 @@ import Testing
         try await socket.sendAsync(WebSocketTestClient.Opcode.ping.rawValue, payload: Array("are you there".utf8))
         let pong = try await socket.readUntil { $0.opcode == WebSocketTestClient.Opcode.pong.rawValue }
         #expect(pong?.text == "are you there")
-        // An unmasked client frame is accepted too (push-stream does).
-        try await socket.sendAsync(WebSocketTestClient.Opcode.ping.rawValue, payload: [], masked: false)
-        #expect(try await socket.readUntil { $0.opcode == 0xA && $0.payload.isEmpty } != nil)
 
         try await socket.sendAsync(WebSocketTestClient.Opcode.close.rawValue, payload: [0x03, 0xE8])
         #expect(try await socket.waitClosed())
         #expect(socket.received.last?.isClose == true)
         #expect(try await node.waitForSubscribers("pp", count: 0))
+    }
+
+    @Test func unmaskedClientFrameClosesWithProtocolError() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/um")
+        defer { socket.close() }
+        try #require(socket.isAccepted)
+        // RFC 6455 §5.1: clients must mask; push-stream accepted unmasked frames, Herald does not.
+        try await socket.sendAsync(WebSocketTestClient.Opcode.ping.rawValue, payload: [], masked: false)
+        #expect(try await socket.waitClosed())
+        #expect(socket.received.last?.closeCode == 1002)
     }
 
     @Test func invalidUTF8ClosesTheConnection() async throws {

@@ -67,15 +67,34 @@ import Testing
         }
     }
 
-    @Test func unmaskedAndFragmentedClientFrames() throws {
+    @Test func fragmentedClientFramesAreReadOneByOne() throws {
         var buffer = ByteBuffer(
-            bytes: Self.clientFrame(fin: false, opcode: 0x1, payload: Array("he".utf8), masked: false)
+            bytes: Self.clientFrame(fin: false, opcode: 0x1, payload: Array("he".utf8))
                 + Self.clientFrame(opcode: 0x0, payload: Array("llo".utf8)))
         let first = try #require(try WebSocketFraming.readClientFrame(from: &buffer, maxSize: 10))
         let second = try #require(try WebSocketFraming.readClientFrame(from: &buffer, maxSize: 10))
         #expect(first == .init(fin: false, opcode: 0x1, payload: Array("he".utf8)))
         #expect(second == .init(fin: true, opcode: 0x0, payload: Array("llo".utf8)))
         #expect(buffer.readableBytes == 0)
+    }
+
+    /// RFC 6455 §5.1–5.2: unmasked frames, RSV bits without an extension and reserved opcodes are refused.
+    @Test(arguments: [
+        clientFrame(opcode: 0x1, payload: Array("hi".utf8), masked: false),
+        [0xC1] + clientFrame(opcode: 0x1, payload: []).dropFirst(),
+        [0xA1] + clientFrame(opcode: 0x1, payload: []).dropFirst(),
+        [0x91] + clientFrame(opcode: 0x1, payload: []).dropFirst(),
+        clientFrame(opcode: 0x3, payload: []),
+        clientFrame(opcode: 0xB, payload: []),
+        clientFrame(opcode: 0xF, payload: []),
+    ])
+    func protocolViolatingClientFramesAreRefused(bytes: [UInt8]) throws {
+        var buffer = ByteBuffer(bytes: bytes)
+        let error = try #require(throws: WebSocketFraming.ClientFrameError.self) {
+            try WebSocketFraming.readClientFrame(from: &buffer, maxSize: 1000)
+        }
+        #expect(error.closeCode == 1002)
+        #expect(buffer.readableBytes == bytes.count)
     }
 
     @Test func oversizedAndInvalidControlClientFramesAreRefusedFromTheirHeader() {

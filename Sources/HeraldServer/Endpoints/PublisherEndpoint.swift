@@ -23,10 +23,9 @@ struct PublisherEndpoint: Endpoint {
         }
         let channels: [String]
         do {
-            channels = try ChannelRequest.selections(
-                request.rawArgument("id") ?? "", settings: settings, subscriber: false
-            )
-            .map(\.channel)
+            channels = try ChannelPath.parseValidated(
+                rawPercentEncoded: request.rawArgument("id") ?? "", limits: settings.channelLimits(subscriber: false)
+            ).map(\.channel)
             if head.method != .GET, let events = settings.eventsChannelID, channels.contains(events) {
                 throw ProtocolError.eventsChannelReadOnly
             }

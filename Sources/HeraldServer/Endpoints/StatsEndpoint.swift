@@ -38,8 +38,9 @@ struct StatsEndpoint: Endpoint {
                 }.recover { HTTPAnswer(failure: $0, headers: headers) })
         }
         do {
-            let selections = try ChannelRequest.selections(
-                request.rawArgument("id") ?? "", settings: node.settings, subscriber: false)
+            let selections = try ChannelPath.parseValidated(
+                rawPercentEncoded: request.rawArgument("id") ?? "",
+                limits: node.settings.channelLimits(subscriber: false))
             return .answer(answers.read(selections.map(\.channel), on: loop))
         } catch {
             return .answer(HTTPAnswer(error: error, headers: headers))

@@ -16,15 +16,12 @@ struct Subscription {
         answersRequests: Bool
     ) throws(ProtocolError) {
         let raw = channelsPath.isEmpty ? (request.rawArgument("channels") ?? "") : channelsPath
-        selections = try ChannelRequest.selections(raw, settings: settings, subscriber: true)
-        callback = answersRequests ? try Self.callback(request) : nil
+        selections = try ChannelPath.parseValidated(
+            rawPercentEncoded: raw, limits: settings.channelLimits(subscriber: true))
+        callback = answersRequests ? try JSONPCallback.parse(request.argument("callback"))?.name : nil
         let resume = try ResumeRequest(head: request.head, arguments: request.argument(_:), byArgument: byArgument)
         self.resume = resume
         channels = selections.map { ChannelSubscription(channel: $0.channel, resume: resume.point(for: $0)) }
     }
 
-    private static func callback(_ request: HTTPRequest) throws(ProtocolError) -> String? {
-        guard let callback = request.argument("callback"), !callback.isEmpty else { return nil }
-        return try JSONPCallbackName.validated(callback)
-    }
 }

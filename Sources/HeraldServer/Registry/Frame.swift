@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOCore
 
 /// The wire bytes of one message for one transport, rendered once and written to every subscriber.
@@ -91,52 +92,20 @@ enum WebSocketFraming {
         return frame(.close, payload: payload)
     }
 
-    /// A frame a client sent (RFC 6455 §5.2), its payload unmasked.
-    struct ClientFrame: Equatable {
-        var fin: Bool
-        /// The 4-bit opcode (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong, others reserved).
-        var opcode: UInt8
-        var payload: [UInt8]
-    }
-
-    enum ClientFrameError: Error {
-        /// The frame's length passes the limit.
-        case tooLarge
-        /// A control frame that is fragmented or longer than 125 bytes.
-        case invalidControlFrame
-    }
+    /// A frame a client sent; the reading rules are pure and live in HeraldCore.
+    typealias ClientFrame = WebSocketClientFrame
+    typealias ClientFrameError = WebSocketClientFrameError
 
     /// Takes one complete client frame off the front of `buffer`; nil, taking nothing, while the
-    /// frame has not all arrived. The length is checked as soon as it is known, so a frame over
-    /// `maxSize` is refused before its payload is buffered.
+    /// frame has not all arrived. Refusals come from the header alone (see
+    /// ``WebSocketClientFrame/read(_:maxSize:)``), so a frame over `maxSize` is refused before its
+    /// payload is buffered.
     static func readClientFrame(from buffer: inout ByteBuffer, maxSize: Int) throws(ClientFrameError) -> ClientFrame? {
-        var input = buffer  // read on a copy; `buffer` moves only past a whole frame
-        guard let first = input.readInteger(as: UInt8.self), let second = input.readInteger(as: UInt8.self) else {
-            return nil
+        let result = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(ClientFrameError) in try WebSocketClientFrame.read(bytes, maxSize: maxSize) }
         }
-        var length = Int(second & 0x7F)
-        if length == 126 {
-            guard let word = input.readInteger(as: UInt16.self) else { return nil }
-            length = Int(word)
-        } else if length == 127 {
-            guard let word = input.readInteger(as: UInt64.self) else { return nil }
-            guard word <= UInt64(maxSize) else { throw .tooLarge }
-            length = Int(word)
-        }
-        guard length <= maxSize else { throw .tooLarge }
-        let fin = first & 0x80 != 0
-        let opcode = first & 0x0F
-        if opcode & 0x08 != 0, !fin || length > 125 { throw .invalidControlFrame }
-        var mask: [UInt8] = []
-        if second & 0x80 != 0 {
-            guard let key = input.readBytes(length: 4) else { return nil }
-            mask = key
-        }
-        guard var payload = input.readBytes(length: length) else { return nil }
-        if !mask.isEmpty {
-            for i in payload.indices { payload[i] ^= mask[i & 3] }
-        }
-        buffer = input
-        return ClientFrame(fin: fin, opcode: opcode, payload: payload)
+        guard let (frame, consumed) = try result.get() else { return nil }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return frame
     }
 }

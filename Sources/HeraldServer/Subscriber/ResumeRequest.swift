@@ -28,7 +28,7 @@ struct ResumeRequest {
             tag = head.headers.first(name: "If-None-Match")
         }
         let candidates = [cursorArgument, lastEventID, tag]
-        if candidates.contains(where: { ($0?.utf8.count ?? 0) > ResumeCursor.maxTextLength }) {
+        if candidates.contains(where: { ($0?.utf8.count ?? 0) > ResumeCursor.defaultMaxLength }) {
             throw .cursorTooLarge
         }
         cursor = candidates.lazy.compactMap { $0.flatMap(ResumeCursor.init(parsing:)) }.first
