@@ -125,3 +125,26 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, one folder each under Fuzz/, present only when HERALD_FUZZ is set so the
+// normal build never sees them; `scripts/fuzz` builds them with the sanitizers in `.build-fuzz`.
+// A new target is a folder `Fuzz/<Name>Fuzz` with one file defining `@_cdecl("<Name>Fuzz_main")`,
+// and one line here.
+if Context.environment["HERALD_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("ChannelPathFuzz", ["HeraldCore"]),
+        ("ResumeCursorFuzz", ["HeraldCore"]),
+        ("MessageTemplateFuzz", ["HeraldCore"]),
+        ("WebSocketFrameFuzz", ["HeraldCore"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strictSwift6))
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name, dependencies: target.dependencies + ["FuzzSupport"], path: "Fuzz/\(target.name)",
+                // No implicit `main`: the file defines `<Name>_main` itself and libFuzzer runs the loop.
+                swiftSettings: strictSwift6 + [.unsafeFlags(["-parse-as-library"])],
+                // gold stops with an internal error on libFuzzer's archive beside SwiftPM's `main`; lld links it.
+                linkerSettings: [.unsafeFlags(["-use-ld=lld"])]))
+    }
+}
