@@ -52,6 +52,8 @@ public final class RedisEngine: MessageEngine {
     private let rewriteCounts = NIOLockedValueBox(false)
     /// Set once the node has left the membership: heartbeats stop re-registering it.
     private let left = NIOLockedValueBox(false)
+    /// When a Redis failure was last logged: one line a second at most, however many requests fail.
+    private let lastFailureLogged = NIOLockedValueBox<NIODeadline?>(nil)
     private let logger: Logger
     private var keys: RedisKeys { configuration.publisher.keys }
 
@@ -109,12 +111,28 @@ public final class RedisEngine: MessageEngine {
 
     // MARK: Errors
 
-    /// Redis failures become a 503 with the reason; refusals stay what they are.
+    /// Redis failures become the generic 503 (``ProtocolError/engineUnavailable``), and their
+    /// detail (which names Redis's address) goes to the log, never to a client; refusals stay what
+    /// they are.
     private func unavailable<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop) -> EventLoopFuture<T> {
-        future.hop(to: loop).flatMapErrorThrowing { error in
+        future.hop(to: loop).flatMapErrorThrowing { [self] error in
             if let refusal = error as? ProtocolError { throw refusal }
-            throw ProtocolError(status: 503, explain: "Redis unavailable: \(error)")
+            logFailure(error)
+            throw ProtocolError.engineUnavailable
         }
+    }
+
+    private func logFailure(_ error: any Error) {
+        let now = NIODeadline.now()
+        let due = lastFailureLogged.withLockedValue { last in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        logger.warning(
+            "redis request failed; answering 503",
+            metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
     }
 
     // MARK: MessageEngine
