@@ -70,6 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
     var allowedOrigins: String?
     @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
     var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
+    @Option(help: "A subscriber being closed gets this long to flush its last frames, then is cut off.")
+    var closeTimeout = TimeSpan.seconds(2)
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
     @Option(help: "Requests of one connection read ahead of their answers (pipelined publishes run together).")
     var maxPipelinedRequests = 32
@@ -122,6 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         if maxMessagesStoredPerChannel < 1 { throw ValidationError("--max-messages-stored-per-channel must be ≥ 1.") }
         if maxMessageSize.bytes < 1 { throw ValidationError("--max-message-size must be ≥ 1 byte.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
+        if closeTimeout.milliseconds < 1 { throw ValidationError("--close-timeout must be > 0.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
@@ -165,6 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.websocketAllowPublish = websocketAllowPublish
         s.allowedOrigins = allowedOrigins
         s.maxSubscriberBuffer = maxSubscriberBuffer
+        s.closeTimeout = closeTimeout
         s.requestTimeout = requestTimeout
         s.maxPipelinedRequests = maxPipelinedRequests
         s.initialReadBuffer = initialReadBuffer

@@ -125,6 +125,32 @@ final class HeraldProcess: @unchecked Sendable {
             stderrURL: stderrURL)
     }
 
+    /// `prlimit` (util-linux), which runs a command with other resource limits.
+    static let prlimitPath = "/usr/bin/prlimit"
+    static var canLimitFiles: Bool { FileManager.default.isExecutableFile(atPath: prlimitPath) }
+
+    /// Whether the process holds a descriptor for its TCP connection with the client at local port
+    /// `clientPort` (the connection's inode, from `/proc/<pid>/net/tcp`, among its open files).
+    func holdsConnection(clientPort: UInt16) -> Bool {
+        // Read to the end: procfs files report a size of 0.
+        guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/net/tcp") else { return false }
+        defer { try? file.close() }
+        let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        let hex = String(format: "%04X", clientPort)
+        let inodes = table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            // local_address rem_address: the server's end has the client's port as its remote one.
+            guard fields.count > 9, fields[2].hasSuffix(":\(hex)") else { return nil }
+            return String(fields[9])
+        }
+        guard !inodes.isEmpty else { return false }
+        let directory = "/proc/\(pid)/fd"
+        let links = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)")
+        }
+        return inodes.contains { links.contains("socket:[\($0)]") }
+    }
+
     /// Polls `GET /healthz` on the admin port every 20 ms until it answers 200; gives up after 10 s.
     func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
         let adminPort = self.adminPort
