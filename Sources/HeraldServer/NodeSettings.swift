@@ -88,6 +88,17 @@ public struct NodeSettings: Sendable {
     /// subscriber saves: 256 bytes hold a plain subscribe request, a browser's takes one more read.
     public var initialReadBuffer = ByteSize(bytes: 256)
 
+    // Connections
+    /// Connections the public listener holds at once; more are answered 503 and closed. nil: derived
+    /// from the process's descriptor limit (``ConnectionLimits/defaultMaxConnections(fileLimit:adminConnections:)``),
+    /// keeping descriptors back for the admin listener, Redis and logs. 0: no limit.
+    public var maxConnections: Int?
+    /// Public connections from one client address at once; more are answered 503 and closed. Behind
+    /// a proxy (nginx) every connection comes from its address: raise this, or 0 for no limit.
+    public var maxConnectionsPerAddress = 1_000
+    /// Connections the admin listener holds at once (publishers, stats, health checks).
+    public var maxAdminConnections = 256
+
     // Templates, per mode
     public var streamingTemplates = ModeTemplates.streamingPage
     public var eventSourceTemplates = ModeTemplates()

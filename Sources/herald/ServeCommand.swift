@@ -78,6 +78,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "First read buffer of a public connection (grows for larger requests); each subscriber keeps one.")
     var initialReadBuffer = ByteSize(bytes: 256)
 
+    // MARK: Connections
+    @Option(
+        help:
+            "Connections on the public listener; more get 503 (default: the descriptor limit minus a reserve; 0: no limit)."
+    )
+    var maxConnections: Int?
+    @Option(help: "Public connections from one address; more get 503 (0: no limit; raise it behind a proxy).")
+    var maxConnectionsPerAddress = 1_000
+    @Option(help: "Connections on the admin listener; more get 503.") var maxAdminConnections = 256
+
     // MARK: Templates
     @Option(help: "Message template of every mode (default: push-stream's JSON; streaming: its iframe script).")
     var messageTemplate: String?
@@ -127,6 +137,9 @@ struct ServeCommand: AsyncParsableCommand {
         if closeTimeout.milliseconds < 1 { throw ValidationError("--close-timeout must be > 0.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
+        if let maxConnections, maxConnections < 0 { throw ValidationError("--max-connections must be ≥ 0.") }
+        if maxConnectionsPerAddress < 0 { throw ValidationError("--max-connections-per-address must be ≥ 0.") }
+        if maxAdminConnections < 1 { throw ValidationError("--max-admin-connections must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
         if !(64...65_536).contains(initialReadBuffer.bytes) {
             throw ValidationError("--initial-read-buffer must be between 64 bytes and 64k.")
@@ -172,6 +185,9 @@ struct ServeCommand: AsyncParsableCommand {
         s.requestTimeout = requestTimeout
         s.maxPipelinedRequests = maxPipelinedRequests
         s.initialReadBuffer = initialReadBuffer
+        s.maxConnections = maxConnections
+        s.maxConnectionsPerAddress = maxConnectionsPerAddress
+        s.maxAdminConnections = maxAdminConnections
         s.streamingTemplates = templates(
             s.streamingTemplates, streamingHeaderTemplate, streamingMessageTemplate, streamingFooterTemplate)
         s.eventSourceTemplates = templates(

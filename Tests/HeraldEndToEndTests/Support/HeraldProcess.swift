@@ -66,9 +66,12 @@ final class HeraldProcess: @unchecked Sendable {
 
     /// Launches `herald serve --host 127.0.0.1 --port P --admin-port A <arguments>` and waits
     /// until it is healthy. With `portsAsOptions: false` the ports go in `HERALD_PORT` /
-    /// `HERALD_ADMIN_PORT` instead. Retries on fresh ports if the chosen ones were taken.
+    /// `HERALD_ADMIN_PORT` instead; with a `fileLimit` the process may open only that many files
+    /// (RLIMIT_NOFILE, set by `prlimit`, which then becomes herald: same pid). Retries on fresh
+    /// ports if the chosen ones were taken.
     static func start(
-        _ arguments: [String] = [], environment: [String: String] = [:], portsAsOptions: Bool = true
+        _ arguments: [String] = [], environment: [String: String] = [:], portsAsOptions: Bool = true,
+        fileLimit: Int? = nil
     ) async throws -> HeraldProcess {
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -76,7 +79,8 @@ final class HeraldProcess: @unchecked Sendable {
             var adminPort = try FreePort.pick()
             while adminPort == port { adminPort = try FreePort.pick() }
             let node = try launch(
-                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions)
+                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions,
+                fileLimit: fileLimit)
             do {
                 try await node.waitUntilHealthy()
                 return node
@@ -94,11 +98,16 @@ final class HeraldProcess: @unchecked Sendable {
     /// Launches the process without waiting for it (lifecycle tests).
     static func launch(
         _ arguments: [String], environment: [String: String] = [:], port: UInt16, adminPort: UInt16,
-        portsAsOptions: Bool = true
+        portsAsOptions: Bool = true, fileLimit: Int? = nil
     ) throws -> HeraldProcess {
         let process = Process()
-        process.executableURL = try executableURL
         var full = ["serve", "--host", "127.0.0.1"]
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: prlimitPath)
+            full = ["--nofile=\(fileLimit):\(fileLimit)", try executableURL.path] + full
+        } else {
+            process.executableURL = try executableURL
+        }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") }
         if portsAsOptions {
             full += ["--port", String(port), "--admin-port", String(adminPort)]
