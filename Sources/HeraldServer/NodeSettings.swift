@@ -56,7 +56,10 @@ public struct NodeSettings: Sendable {
     public var maxSubscribersPerChannel: Int?
     /// Channels one subscriber connection may join at once.
     public var maxChannelsPerSubscription = 100
-    public var maxNumberOfChannels: Int?
+    /// Channels (not wildcard) that may exist at once: on this node with the memory engine, in the
+    /// whole cluster with Redis. Creating one more (a subscriber or a publish) is refused with 403.
+    /// nil: no limit.
+    public var maxNumberOfChannels: Int? = 100_000
     public var maxNumberOfWildcardChannels: Int?
     public var wildcardChannelPrefix: String?
     public var wildcardChannelMaxQtd: Int?

@@ -43,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest channel id in bytes (0: no limit).") var maxChannelIdLength = 200
     @Option(help: "Subscribers allowed per channel (default: no limit).") var maxSubscribersPerChannel: Int?
     @Option(help: "Channels one subscriber connection may join at once.") var maxChannelsPerSubscription = 100
-    @Option(help: "Channels allowed (default: no limit).") var maxNumberOfChannels: Int?
+    @Option(help: "Channels that may exist at once (per node in memory, per cluster with Redis; 0: no limit).")
+    var maxNumberOfChannels = 100_000
     @Option(help: "Wildcard channels allowed (default: no limit).") var maxNumberOfWildcardChannels: Int?
     @Option(help: "Channels starting with this prefix are wildcard (broadcast) channels.")
     var wildcardChannelPrefix: String?
@@ -136,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
         if closeTimeout.milliseconds < 1 { throw ValidationError("--close-timeout must be > 0.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
+        if maxNumberOfChannels < 0 { throw ValidationError("--max-number-of-channels must be ≥ 0.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
         if let maxConnections, maxConnections < 0 { throw ValidationError("--max-connections must be ≥ 0.") }
         if maxConnectionsPerAddress < 0 { throw ValidationError("--max-connections-per-address must be ≥ 0.") }
@@ -166,7 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.maxChannelIDLength = maxChannelIdLength > 0 ? maxChannelIdLength : nil
         s.maxSubscribersPerChannel = maxSubscribersPerChannel
         s.maxChannelsPerSubscription = maxChannelsPerSubscription
-        s.maxNumberOfChannels = maxNumberOfChannels
+        s.maxNumberOfChannels = maxNumberOfChannels > 0 ? maxNumberOfChannels : nil
         s.maxNumberOfWildcardChannels = maxNumberOfWildcardChannels
         s.wildcardChannelPrefix = wildcardChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
         s.wildcardChannelMaxQtd = wildcardChannelMaxQtd
