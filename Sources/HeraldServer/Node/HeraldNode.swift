@@ -147,14 +147,7 @@ public final class HeraldNode: Service {
                 maxConnections: ConnectionLimits.maxConnections(settings),
                 maxPerAddress: settings.maxConnectionsPerAddress, listener: "public")
             : ConnectionLimiter(maxConnections: settings.maxAdminConnections, maxPerAddress: nil, listener: "admin")
-        logger.info(
-            "connection limits",
-            metadata: [
-                "listener": "\(role == .public ? "public" : "admin")",
-                "connections.max": "\(limiter.maxConnections.map(String.init) ?? "none")",
-                "connections.max_per_address": "\(limiter.maxPerAddress.map(String.init) ?? "none")",
-            ])
-        return try await ServerBootstrap(group: group)
+        let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -170,6 +163,14 @@ public final class HeraldNode: Service {
             }
             .bind(host: host, port: port)
             .get()
+        logger.info(
+            "connection limits",
+            metadata: [
+                "listener": "\(role == .public ? "public" : "admin")",
+                "connections.max": "\(limiter.maxConnections.map(String.init) ?? "none")",
+                "connections.max_per_address": "\(limiter.maxPerAddress.map(String.init) ?? "none")",
+            ])
+        return listener
     }
 
     /// The request phase of every connection: HTTP/1.1 codec, a request deadline, the request handler.
