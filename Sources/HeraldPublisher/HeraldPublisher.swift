@@ -2,6 +2,12 @@ import HeraldCore
 import HeraldRedis
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What a publish assigned: the message's channel, id, time and tag.
 public struct PublishedMessage: Sendable, Hashable {
     public var channel: String
@@ -46,6 +52,16 @@ public final class HeraldPublisher: Sendable {
         /// How long a channel's counters outlive its last publish, in seconds (ids never restart
         /// while a channel is in use).
         public var channelRetention: Int64 = 86_400
+        /// How long a channel created with no message (a subscriber joining) outlives its last
+        /// subscriber, in seconds.
+        public var channelInactivity: Int64 = 30
+        /// Channels with this prefix are wildcard channels, counted apart.
+        public var wildcardChannelPrefix: String?
+        /// Most channels (not wildcard) that may exist in Redis; creating one more is refused with
+        /// ``ProtocolError/channelsLimitExceeded``. nil: no limit.
+        public var maxNumberOfChannels: Int?
+        /// Most wildcard channels that may exist in Redis. nil: no limit.
+        public var maxNumberOfWildcardChannels: Int?
         /// Key names.
         public var keys = RedisKeys()
 
@@ -114,14 +130,23 @@ public final class HeraldPublisher: Sendable {
         }
     }
 
+    /// The live set a channel is counted in, and that set's limit (0: none).
+    private func live(_ channel: String) -> (key: String, max: Int) {
+        if ChannelPath.isWildcard(channel, prefix: settings.wildcardChannelPrefix) {
+            return (settings.keys.liveWildcard, settings.maxNumberOfWildcardChannels ?? 0)
+        }
+        return (settings.keys.live, settings.maxNumberOfChannels ?? 0)
+    }
+
     private func publishCommand(
         _ channel: String, _ message: Outgoing, store: Bool, channelInfo: Bool
     ) -> [RedisArgument] {
         let keys = settings.keys
+        let live = self.live(channel)
         var command: [RedisArgument] = [
-            "EVALSHA", RedisArgument(Self.publishScript.sha1), channelInfo ? 6 : 4,
+            "EVALSHA", RedisArgument(Self.publishScript.sha1), channelInfo ? 7 : 5,
             RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel)), RedisArgument(keys.channels),
-            RedisArgument(keys.stats),
+            RedisArgument(keys.stats), RedisArgument(live.key),
         ]
         if channelInfo { command += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
         return command + [
@@ -129,11 +154,15 @@ public final class HeraldPublisher: Sendable {
             RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
             RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
             RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
+            RedisArgument(live.max),
         ]
     }
 
     static func published(_ channel: String, _ reply: RESPValue) throws -> PublishedMessage {
         if let message = reply.errorMessage { throw RedisError.server(message) }
+        if let fields = reply.array, fields.count == 1, fields[0].int == -1 {
+            throw ProtocolError.channelsLimitExceeded
+        }
         guard let fields = reply.array, fields.count == 3 || fields.count == 5, let id = fields[0].int,
             let time = fields[1].int, let tag = fields[2].int
         else { throw RedisError.protocolViolation("publish script answered \(reply)") }
@@ -217,18 +246,24 @@ public final class HeraldPublisher: Sendable {
         }
     }
 
-    /// Creates channels that do not exist yet (a subscriber joining); they get listed, with no message.
+    /// Creates channels that do not exist yet (a subscriber joining); they get listed, with no
+    /// message, and live for ``Settings/channelInactivity`` unless called again or published to.
+    /// Called again for a channel that exists, it only keeps it alive.
     public func create(_ channels: [String]) -> EventLoopFuture<Void> {
         let keys = settings.keys
         let commands: [[RedisArgument]] = channels.map { channel in
-            [
-                "EVALSHA", RedisArgument(Self.createScript.sha1), 3, RedisArgument(keys.meta(channel)),
-                RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(channel),
-                RedisArgument(Int(settings.channelRetention)),
+            let live = self.live(channel)
+            return [
+                "EVALSHA", RedisArgument(Self.createScript.sha1), 4, RedisArgument(keys.meta(channel)),
+                RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(live.key),
+                RedisArgument(channel),
+                RedisArgument(Int(settings.channelRetention)), RedisArgument(Int(settings.channelInactivity)),
+                RedisArgument(live.max),
             ]
         }
         return runScriptBatch(commands, script: Self.createScript).flatMapThrowing { replies in
             if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
+            if replies.contains(where: { $0.int == -1 }) { throw ProtocolError.channelsLimitExceeded }
         }
     }
 
@@ -238,8 +273,9 @@ public final class HeraldPublisher: Sendable {
         let keys = settings.keys
         let commands: [[RedisArgument]] = channels.map { channel in
             [
-                "EVALSHA", RedisArgument(Self.deleteScript.sha1), 3, RedisArgument(keys.meta(channel)),
-                RedisArgument(keys.log(channel)), RedisArgument(keys.channels), RedisArgument(channel),
+                "EVALSHA", RedisArgument(Self.deleteScript.sha1), 4, RedisArgument(keys.meta(channel)),
+                RedisArgument(keys.log(channel)), RedisArgument(keys.channels), RedisArgument(live(channel).key),
+                RedisArgument(channel),
                 RedisArgument(keys.pubsub(channel)), RedisArgument(notice),
             ]
         }
@@ -249,13 +285,20 @@ public final class HeraldPublisher: Sendable {
         }
     }
 
-    /// Server-wide counts: channels listed and messages published.
-    public func totals() -> EventLoopFuture<(channels: Int, publishedMessages: Int64)> {
+    /// Server-wide counts: channels and wildcard channels that exist, messages published. A few
+    /// O(log n) reads, whatever the number of channels.
+    public func totals() -> EventLoopFuture<(channels: Int, wildcardChannels: Int, publishedMessages: Int64)> {
         let keys = settings.keys
+        let now = RedisArgument(Int(time(nil)))
         return redis.send(batch: [
-            ["ZCARD", RedisArgument(keys.channels)], ["HGET", RedisArgument(keys.stats), "published_messages"],
+            ["ZCARD", RedisArgument(keys.live)], ["ZCOUNT", RedisArgument(keys.live), "-inf", now],
+            ["ZCARD", RedisArgument(keys.liveWildcard)], ["ZCOUNT", RedisArgument(keys.liveWildcard), "-inf", now],
+            ["HGET", RedisArgument(keys.stats), "published_messages"],
         ]).map { replies in
-            (replies[0].int ?? 0, Int64(replies[1].string ?? "") ?? 0)
+            (
+                (replies[0].int ?? 0) - (replies[1].int ?? 0), (replies[2].int ?? 0) - (replies[3].int ?? 0),
+                Int64(replies[4].string ?? "") ?? 0
+            )
         }
     }
 }

@@ -18,6 +18,11 @@ public struct RedisKeys: Sendable, Hashable {
     public func pubsub(_ channel: String) -> String { "\(prefix){\(channel)}:pub" }
     /// Every channel, scored by creation order.
     public var channels: String { "\(prefix)channels" }
+    /// Existing channels (not wildcard), scored by the Unix second their `meta` expires: counted
+    /// against the channel limit, and read for the totals without walking every channel.
+    public var live: String { "\(prefix)live" }
+    /// Existing wildcard channels, like ``live``.
+    public var liveWildcard: String { "\(prefix)live:wildcard" }
     /// Server-wide counters.
     public var stats: String { "\(prefix)stats" }
     /// Live nodes, scored by heartbeat expiry (Unix ms).

@@ -3,16 +3,30 @@
 public enum RedisScripts {
     /// Next gap-free id and per-channel tag, append, trim, expire, count, publish.
     ///
-    /// KEYS: meta, log, channels, stats, and optionally subscribers and nodes. ARGV: channel, text,
-    /// event id, event type, store (1|0), max stored, message ttl (s), channel retention (s), pub/sub
-    /// channel. Returns `{id, time, tag}`; with the two optional keys also the channel's stored
-    /// messages and its subscribers on live nodes, so a publisher answering with channel info needs
-    /// no second round trip.
+    /// KEYS: meta, log, channels, stats, optionally live (5 or 7 keys), and optionally subscribers
+    /// and nodes. ARGV: channel, text, event id, event type, store (1|0), max stored, message ttl (s),
+    /// channel retention (s), pub/sub channel, and optionally the most channels the live set may
+    /// hold (0: no limit). Returns `{id, time, tag}`; with subscribers and nodes also the channel's
+    /// stored messages and its subscribers on live nodes, so a publisher answering with channel info
+    /// needs no second round trip. Returns `{-1}` when the channel is new and the live set is full.
     public static let publish = #"""
         local clock = redis.call('TIME')
         local now = tonumber(clock[1])
+        local live = nil
+        if #KEYS == 5 or #KEYS == 7 then live = KEYS[5] end
         local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag')
         if meta[1] == false then
+          if live then
+            local expired = redis.call('ZRANGEBYSCORE', live, '-inf', now, 'LIMIT', 0, 100)
+            if #expired > 0 then
+              redis.call('ZREM', live, unpack(expired))
+              redis.call('ZREM', KEYS[3], unpack(expired))
+            end
+            local max = tonumber(ARGV[10] or '0')
+            if max > 0 and redis.call('ZCARD', live) - redis.call('ZCOUNT', live, '-inf', now) >= max then
+              return {-1}
+            end
+          end
           redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
         end
         local id = tonumber(meta[1] or '0') + 1
@@ -20,6 +34,7 @@ public enum RedisScripts {
         if tonumber(meta[2] or '-1') == now then tag = tonumber(meta[3] or '0') + 1 end
         redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', now, 'last_tag', tag)
         redis.call('EXPIRE', KEYS[1], ARGV[8])
+        if live then redis.call('ZADD', live, now + tonumber(ARGV[8]), ARGV[1]) end
         if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then
           redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[4], 'channel_seq', 1), ARGV[1])
         end
@@ -40,14 +55,14 @@ public enum RedisScripts {
         end
         redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
         redis.call('PUBLISH', ARGV[9], envelope)
-        if KEYS[6] == nil then return {id, now, tag} end
-        local live = {}
+        if #KEYS < 6 then return {id, now, tag} end
+        local nodes = {}
         local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
-        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], nowms, '+inf')) do live[node] = true end
-        local counts = redis.call('HGETALL', KEYS[5])
+        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[#KEYS], nowms, '+inf')) do nodes[node] = true end
+        local counts = redis.call('HGETALL', KEYS[#KEYS - 1])
         local subscribers = 0
         for i = 1, #counts, 2 do
-          if live[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
+          if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
         end
         return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
         """#
@@ -70,26 +85,56 @@ public enum RedisScripts {
 
     /// Removes a channel and tells its subscribers with an id -2 envelope carrying the notice.
     ///
-    /// KEYS: meta, log, channels. ARGV: channel, pub/sub channel, notice. Returns 1 if it existed.
+    /// KEYS: meta, log, channels, optionally live. ARGV: channel, pub/sub channel, notice. Returns 1
+    /// if it existed.
     public static let delete = #"""
         local existed = redis.call('DEL', KEYS[1], KEYS[2])
         redis.call('ZREM', KEYS[3], ARGV[1])
+        if KEYS[4] then redis.call('ZREM', KEYS[4], ARGV[1]) end
         if existed > 0 then
           redis.call('PUBLISH', ARGV[2], string.format('1 -2 0 0 %d 0 0\n', #ARGV[1]) .. ARGV[1] .. ARGV[3])
         end
         if existed > 0 then return 1 else return 0 end
         """#
 
-    /// Creates a channel with no message (a subscriber joining), so it exists and is listed.
+    /// Creates a channel with no message (a subscriber joining), so it exists and is listed; also
+    /// keeps an existing one alive while it has subscribers.
     ///
-    /// KEYS: meta, channels, stats. ARGV: channel, channel retention (s). Returns 1 if it was created.
+    /// KEYS: meta, channels, stats, optionally live. ARGV: channel, channel retention (s), and with
+    /// the live key: channel inactivity (s), the most channels the live set may hold (0: no limit).
+    /// A channel with no message yet lives for the inactivity time from its last call, one with
+    /// messages for the retention; an expiry is only ever extended. Returns 1 if it was created,
+    /// 0 if it existed, -1 if it is new and the live set is full.
     public static let create = #"""
-        local created = redis.call('HSETNX', KEYS[1], 'last_id', 0)
-        if created == 1 then
-          local clock = redis.call('TIME')
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1])
+        local live = KEYS[4]
+        local last = redis.call('HGET', KEYS[1], 'last_id')
+        local created = 0
+        if last == false then
+          if live then
+            local expired = redis.call('ZRANGEBYSCORE', live, '-inf', now, 'LIMIT', 0, 100)
+            if #expired > 0 then
+              redis.call('ZREM', live, unpack(expired))
+              redis.call('ZREM', KEYS[2], unpack(expired))
+            end
+            local max = tonumber(ARGV[4] or '0')
+            if max > 0 and redis.call('ZCARD', live) - redis.call('ZCOUNT', live, '-inf', now) >= max then
+              return -1
+            end
+          end
+          redis.call('HSET', KEYS[1], 'last_id', 0)
           redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
+          created = 1
         end
-        redis.call('EXPIRE', KEYS[1], ARGV[2])
+        local ttl = tonumber(ARGV[2])
+        if live and (last == false or last == '0') then ttl = tonumber(ARGV[3]) end
+        local current = redis.call('TTL', KEYS[1])
+        if current < ttl then
+          redis.call('EXPIRE', KEYS[1], ttl)
+          current = ttl
+        end
+        if live then redis.call('ZADD', live, now + current, ARGV[1]) end
         if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
           redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], 'channel_seq', 1), ARGV[1])
         end

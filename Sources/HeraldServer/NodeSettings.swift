@@ -56,7 +56,10 @@ public struct NodeSettings: Sendable {
     public var maxSubscribersPerChannel: Int?
     /// Channels one subscriber connection may join at once.
     public var maxChannelsPerSubscription = 100
-    public var maxNumberOfChannels: Int?
+    /// Channels (not wildcard) that may exist at once: on this node with the memory engine, in the
+    /// whole cluster with Redis. Creating one more (a subscriber or a publish) is refused with 403.
+    /// nil: no limit.
+    public var maxNumberOfChannels: Int? = 100_000
     public var maxNumberOfWildcardChannels: Int?
     public var wildcardChannelPrefix: String?
     public var wildcardChannelMaxQtd: Int?
@@ -74,6 +77,10 @@ public struct NodeSettings: Sendable {
     public var allowedOrigins: String?
     /// A subscriber whose unflushed output passes this is disconnected (it resumes from the backlog).
     public var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
+    /// A subscriber being closed (overflow, drain, time to live, protocol error) gets this long to
+    /// flush its last frames; then its connection is closed regardless, so a client that stopped
+    /// reading cannot keep its socket.
+    public var closeTimeout = TimeSpan.seconds(2)
     /// How long a connection may take to send a complete request.
     public var requestTimeout = TimeSpan.seconds(30)
     /// How long a closing connection's last bytes may take to leave before the close is forced.
@@ -85,6 +92,17 @@ public struct NodeSettings: Sendable {
     /// it stays connected (SwiftNIO pools it per connection), so a small one is most of what an idle
     /// subscriber saves: 256 bytes hold a plain subscribe request, a browser's takes one more read.
     public var initialReadBuffer = ByteSize(bytes: 256)
+
+    // Connections
+    /// Connections the public listener holds at once; more are answered 503 and closed. nil: derived
+    /// from the process's descriptor limit (``ConnectionLimits/defaultMaxConnections(fileLimit:adminConnections:)``),
+    /// keeping descriptors back for the admin listener, Redis and logs. 0: no limit.
+    public var maxConnections: Int?
+    /// Public connections from one client address at once; more are answered 503 and closed. Behind
+    /// a proxy (nginx) every connection comes from its address: raise this, or 0 for no limit.
+    public var maxConnectionsPerAddress = 1_000
+    /// Connections the admin listener holds at once (publishers, stats, health checks).
+    public var maxAdminConnections = 256
 
     // Templates, per mode
     public var streamingTemplates = ModeTemplates.streamingPage

@@ -43,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest channel id in bytes (0: no limit).") var maxChannelIdLength = 200
     @Option(help: "Subscribers allowed per channel (default: no limit).") var maxSubscribersPerChannel: Int?
     @Option(help: "Channels one subscriber connection may join at once.") var maxChannelsPerSubscription = 100
-    @Option(help: "Channels allowed (default: no limit).") var maxNumberOfChannels: Int?
+    @Option(help: "Channels that may exist at once (per node in memory, per cluster with Redis; 0: no limit).")
+    var maxNumberOfChannels = 100_000
     @Option(help: "Wildcard channels allowed (default: no limit).") var maxNumberOfWildcardChannels: Int?
     @Option(help: "Channels starting with this prefix are wildcard (broadcast) channels.")
     var wildcardChannelPrefix: String?
@@ -70,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     var allowedOrigins: String?
     @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
     var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
+    @Option(help: "A subscriber being closed gets this long to flush its last frames, then is cut off.")
+    var closeTimeout = TimeSpan.seconds(2)
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
     @Option(help: "Time a closing connection's last bytes have to leave before the close is forced.")
     var closeTimeout = TimeSpan.seconds(2)
@@ -77,6 +80,16 @@ struct ServeCommand: AsyncParsableCommand {
     var maxPipelinedRequests = 32
     @Option(help: "First read buffer of a public connection (grows for larger requests); each subscriber keeps one.")
     var initialReadBuffer = ByteSize(bytes: 256)
+
+    // MARK: Connections
+    @Option(
+        help:
+            "Connections on the public listener; more get 503 (default: the descriptor limit minus a reserve; 0: no limit)."
+    )
+    var maxConnections: Int?
+    @Option(help: "Public connections from one address; more get 503 (0: no limit; raise it behind a proxy).")
+    var maxConnectionsPerAddress = 1_000
+    @Option(help: "Connections on the admin listener; more get 503.") var maxAdminConnections = 256
 
     // MARK: Templates
     @Option(help: "Message template of every mode (default: push-stream's JSON; streaming: its iframe script).")
@@ -124,8 +137,13 @@ struct ServeCommand: AsyncParsableCommand {
         if maxMessagesStoredPerChannel < 1 { throw ValidationError("--max-messages-stored-per-channel must be ≥ 1.") }
         if maxMessageSize.bytes < 1 { throw ValidationError("--max-message-size must be ≥ 1 byte.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
+        if closeTimeout.milliseconds < 1 { throw ValidationError("--close-timeout must be > 0.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
+        if maxNumberOfChannels < 0 { throw ValidationError("--max-number-of-channels must be ≥ 0.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
+        if let maxConnections, maxConnections < 0 { throw ValidationError("--max-connections must be ≥ 0.") }
+        if maxConnectionsPerAddress < 0 { throw ValidationError("--max-connections-per-address must be ≥ 0.") }
+        if maxAdminConnections < 1 { throw ValidationError("--max-admin-connections must be ≥ 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1.") }
         if !(64...65_536).contains(initialReadBuffer.bytes) {
             throw ValidationError("--initial-read-buffer must be between 64 bytes and 64k.")
@@ -152,7 +170,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.maxChannelIDLength = maxChannelIdLength > 0 ? maxChannelIdLength : nil
         s.maxSubscribersPerChannel = maxSubscribersPerChannel
         s.maxChannelsPerSubscription = maxChannelsPerSubscription
-        s.maxNumberOfChannels = maxNumberOfChannels
+        s.maxNumberOfChannels = maxNumberOfChannels > 0 ? maxNumberOfChannels : nil
         s.maxNumberOfWildcardChannels = maxNumberOfWildcardChannels
         s.wildcardChannelPrefix = wildcardChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
         s.wildcardChannelMaxQtd = wildcardChannelMaxQtd
@@ -167,10 +185,14 @@ struct ServeCommand: AsyncParsableCommand {
         s.websocketAllowPublish = websocketAllowPublish
         s.allowedOrigins = allowedOrigins
         s.maxSubscriberBuffer = maxSubscriberBuffer
+        s.closeTimeout = closeTimeout
         s.requestTimeout = requestTimeout
         s.closeTimeout = closeTimeout
         s.maxPipelinedRequests = maxPipelinedRequests
         s.initialReadBuffer = initialReadBuffer
+        s.maxConnections = maxConnections
+        s.maxConnectionsPerAddress = maxConnectionsPerAddress
+        s.maxAdminConnections = maxAdminConnections
         s.streamingTemplates = templates(
             s.streamingTemplates, streamingHeaderTemplate, streamingMessageTemplate, streamingFooterTemplate)
         s.eventSourceTemplates = templates(

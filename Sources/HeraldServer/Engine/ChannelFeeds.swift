@@ -82,6 +82,13 @@ final class ChannelFeeds: Sendable {
         }
     }
 
+    /// Hosted channels that have had no message yet (as far as this node has seen). On the loop.
+    func channelsWithoutMessages() -> [String] {
+        state.withValue { feeds in
+            feeds.compactMap { name, feed in feed.hosts > 0 && (feed.lastDelivered ?? 0) == 0 ? name : nil }
+        }
+    }
+
     // MARK: Receiving
 
     /// A pub/sub message. On the loop, in Redis's order.

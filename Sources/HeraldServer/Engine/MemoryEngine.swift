@@ -7,6 +7,10 @@ import NIOCore
 /// One lock guards all channels. A publish assigns the id, appends and hands the message to the
 /// sink while holding it, which is what keeps delivery in id order per channel; the sink only
 /// enqueues work on event loops, so the lock is never held across a socket write.
+///
+/// Nothing holds the lock for work proportional to the number of channels: totals are counters
+/// kept up to date, and expiry walks the channels a bounded batch at a time (``sweepBatch`` per
+/// tick of ``sweepTick``), so a publish never waits more than one batch.
 public final class MemoryEngine: MessageEngine {
     public struct Configuration: Sendable {
         public var maxMessagesStoredPerChannel: Int
@@ -30,6 +34,8 @@ public final class MemoryEngine: MessageEngine {
 
     private struct Channel {
         var queue = MessageQueue()
+        /// Where the channel's name is in `State.names`.
+        var slot: Int
         var lastID: Int64 = 0
         var lastTime: Int64 = 0
         var lastTag: Int64 = 0
@@ -41,11 +47,41 @@ public final class MemoryEngine: MessageEngine {
 
     private struct State {
         var channels: [String: Channel] = [:]
+        /// Every channel's name, in no order: what the sweep walks (from the end down, so a removal,
+        /// which moves the last name into the gap, never hides a name from it).
+        var names: [String] = []
         var nextOrder: UInt64 = 0
         var wildcardChannels = 0
         var publishedMessages: Int64 = 0
+        /// Messages in all backlogs, kept up to date with every change to one.
+        var storedMessages: Int64 = 0
+        /// The sweep's next index into `names`; below 0 once a round is done.
+        var sweepCursor = -1
+        /// When the next sweep round may start (Unix seconds).
+        var nextSweepRound: Int64 = 0
         var sink: (any MessageSink)?
+
+        /// Forgets a channel, keeping `names` dense.
+        mutating func remove(_ name: String) -> Channel? {
+            guard let channel = channels.removeValue(forKey: name) else { return nil }
+            let last = names.removeLast()
+            if channel.slot < names.count {
+                names[channel.slot] = last
+                channels[last]!.slot = channel.slot
+            }
+            if channel.isWildcard { wildcardChannels -= 1 }
+            storedMessages -= Int64(channel.queue.count)
+            return channel
+        }
     }
+
+    /// Channels looked at per sweep tick: a tick holds the lock for about this many dictionary
+    /// look-ups (well under a millisecond), and 100,000 channels are swept in five seconds.
+    static let sweepBatch = 2_000
+    /// How often a sweep tick runs.
+    static let sweepTick = TimeAmount.milliseconds(100)
+    /// A sweep round starts at most this often (seconds).
+    static let sweepRound: Int64 = 5
 
     private let configuration: Configuration
     private let state = NIOLockedValueBox(State())
@@ -64,11 +100,10 @@ public final class MemoryEngine: MessageEngine {
         }
     }
 
-    /// Expires messages and forgets inactive channels every few seconds.
+    /// Expires messages and forgets inactive channels: a round every few seconds, a batch per tick.
     public func start(on loop: any EventLoop) {
-        let interval = TimeAmount.seconds(5)
-        let task = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
-            self?.sweep()
+        let task = loop.scheduleRepeatedTask(initialDelay: Self.sweepTick, delay: Self.sweepTick) { [weak self] _ in
+            self?.sweepStep()
         }
         sweeper.withLockedValue { $0 = task }
     }
@@ -117,7 +152,7 @@ public final class MemoryEngine: MessageEngine {
         let configuration = self.configuration
         // Changed in place: a copy taken out of the dictionary would share the backlog's storage,
         // and the append would then copy the whole backlog on every publish.
-        func publish(into channel: inout Channel) -> (Message, hosted: Bool) {
+        func publish(into channel: inout Channel) -> (Message, hosted: Bool, stored: Int) {
             channel.lastID += 1
             channel.lastTag = channel.lastTime == now ? channel.lastTag + 1 : 1
             channel.lastTime = now
@@ -125,14 +160,16 @@ public final class MemoryEngine: MessageEngine {
             let message = Message(
                 channel: name, id: channel.lastID, time: now, tag: channel.lastTag, eventID: eventID,
                 eventType: eventType, text: text)
+            let before = channel.queue.count
             if keep {
                 channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
                 channel.queue.append(message)
                 channel.queue.trim(to: configuration.maxMessagesStoredPerChannel)
             }
-            return (message, channel.hosted > 0)
+            return (message, channel.hosted > 0, channel.queue.count - before)
         }
-        let (message, hosted) = publish(into: &state.channels[name]!)
+        let (message, hosted, stored) = publish(into: &state.channels[name]!)
+        state.storedMessages += Int64(stored)
         if !isEvents { state.publishedMessages += 1 }
         if hosted { state.sink?.deliver(message) }
         if created { emitEvent("channel_created", channel: name, now: now, state: &state) }
@@ -167,10 +204,12 @@ public final class MemoryEngine: MessageEngine {
                 return nil
             }
         }
-        let channel = Channel(order: state.nextOrder, lastActivity: now, isWildcard: isWildcard)
+        let channel = Channel(
+            slot: state.names.count, order: state.nextOrder, lastActivity: now, isWildcard: isWildcard)
         state.nextOrder += 1
         if isWildcard { state.wildcardChannels += 1 }
         state.channels[name] = channel
+        state.names.append(name)
         return channel
     }
 
@@ -181,8 +220,7 @@ public final class MemoryEngine: MessageEngine {
         let deleted: [String] = state.withLockedValue { state in
             var deleted: [String] = []
             for name in channels where name != configuration.eventsChannelID {
-                guard let channel = state.channels.removeValue(forKey: name) else { continue }
-                if channel.isWildcard { state.wildcardChannels -= 1 }
+                guard let channel = state.remove(name) else { continue }
                 deleted.append(name)
                 if channel.hosted > 0 {
                     state.sink?.channelDeleted(name, notice: .channelDeleted(name, text: notice))
@@ -194,25 +232,47 @@ public final class MemoryEngine: MessageEngine {
         return loop.makeSucceededFuture(deleted)
     }
 
-    /// Drops expired messages and forgets channels with nothing stored, no subscriber and no recent activity.
-    func sweep() {
+    /// One sweep tick: looks at up to `budget` channels, dropping expired messages and forgetting
+    /// channels with nothing stored, no subscriber and no recent activity. A round over every
+    /// channel starts at most every ``sweepRound`` seconds and is spread over as many ticks as it
+    /// takes. Returns whether the current round is done.
+    @discardableResult
+    func sweepStep(budget: Int = MemoryEngine.sweepBatch) -> Bool {
         let now = clock()
-        state.withLockedValue { state in
-            var forgotten: [String] = []
-            for (name, var channel) in state.channels {
-                channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
-                state.channels[name] = channel
+        return state.withLockedValue { state in
+            if state.sweepCursor < 0 {
+                guard now >= state.nextSweepRound else { return true }
+                state.nextSweepRound = now + Self.sweepRound
+                state.sweepCursor = state.names.count - 1
+            }
+            var looked = 0
+            while looked < budget && state.sweepCursor >= 0 {
+                let cursor = min(state.sweepCursor, state.names.count - 1)
+                state.sweepCursor = cursor - 1
+                looked += 1
+                guard cursor >= 0 else { break }
+                let name = state.names[cursor]
+                // One look-up, changed in place: a copy out of the dictionary would copy the backlog too.
+                let index = state.channels.index(forKey: name)!
+                let before = state.channels.values[index].queue.count
+                state.channels.values[index].queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+                let channel = state.channels.values[index]
+                state.storedMessages -= Int64(before - channel.queue.count)
                 if name != configuration.eventsChannelID, channel.queue.isEmpty, channel.hosted == 0,
                     now - channel.lastActivity >= configuration.channelInactivityTime
                 {
-                    forgotten.append(name)
+                    _ = state.remove(name)
+                    emitEvent("channel_destroyed", channel: name, now: now, state: &state)
                 }
             }
-            for name in forgotten {
-                if state.channels.removeValue(forKey: name)?.isWildcard == true { state.wildcardChannels -= 1 }
-                emitEvent("channel_destroyed", channel: name, now: now, state: &state)
-            }
+            return state.sweepCursor < 0
         }
+    }
+
+    /// A whole sweep round at once, whatever the time since the last one (tests).
+    func sweep() {
+        state.withLockedValue { $0.nextSweepRound = 0 }
+        while !sweepStep() {}
     }
 
     // MARK: Reading
@@ -262,9 +322,11 @@ public final class MemoryEngine: MessageEngine {
     public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
         let now = clock()
         let backlog = state.withLockedValue { state -> ChannelBacklog in
-            guard var entry = state.channels[channel] else { return .missing }
-            entry.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
-            state.channels[channel] = entry
+            guard state.channels[channel] != nil else { return .missing }
+            let before = state.channels[channel]!.queue.count
+            state.channels[channel]!.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+            let entry = state.channels[channel]!
+            state.storedMessages -= Int64(before - entry.queue.count)
             return ChannelBacklog(messages: entry.queue.messages, lastID: entry.lastID, exists: true)
         }
         return loop.makeSucceededFuture(backlog)
@@ -307,7 +369,7 @@ public final class MemoryEngine: MessageEngine {
                 channels: state.channels.count - state.wildcardChannels,
                 wildcardChannels: state.wildcardChannels,
                 publishedMessages: state.publishedMessages,
-                storedMessages: state.channels.values.reduce(0) { $0 + Int64($1.queue.count) })
+                storedMessages: state.storedMessages)
         }
         return loop.makeSucceededFuture(totals)
     }

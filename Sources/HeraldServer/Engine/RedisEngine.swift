@@ -33,6 +33,10 @@ public final class RedisEngine: MessageEngine {
             publisher.maxMessagesStoredPerChannel = settings.maxMessagesStoredPerChannel
             publisher.messageTTL = settings.messageTTL.seconds
             publisher.channelRetention = settings.channelRetention.seconds
+            publisher.channelInactivity = max(1, settings.channelInactivityTime.seconds)
+            publisher.wildcardChannelPrefix = settings.wildcardChannelPrefix
+            publisher.maxNumberOfChannels = settings.maxNumberOfChannels
+            publisher.maxNumberOfWildcardChannels = settings.maxNumberOfWildcardChannels
             publisher.keys = RedisKeys(prefix: settings.redisPrefix)
             eventsChannelID = settings.eventsChannelID
             wildcardChannelPrefix = settings.wildcardChannelPrefix
@@ -52,8 +56,16 @@ public final class RedisEngine: MessageEngine {
     private let rewriteCounts = NIOLockedValueBox(false)
     /// Set once the node has left the membership: heartbeats stop re-registering it.
     private let left = NIOLockedValueBox(false)
+    /// When a Redis failure was last logged: one line a second at most, however many requests fail.
+    private let lastFailureLogged = NIOLockedValueBox<NIODeadline?>(nil)
     private let logger: Logger
     private var keys: RedisKeys { configuration.publisher.keys }
+    /// Stored messages in every channel, as last counted by a walk in the background (the totals
+    /// never wait for one), and when that walk started.
+    private let storedMessages = NIOLockedValueBox<(count: Int64, walkedAt: NIODeadline?, walking: Bool)>(
+        (0, nil, false))
+    /// How old the stored-messages figure may get before the totals start a new walk.
+    static let storedMessagesMaxAge = TimeAmount.seconds(30)
 
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -84,6 +96,7 @@ public final class RedisEngine: MessageEngine {
                 metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
         }
         subscriber.start()
+        refreshStoredMessagesIfOld()
         let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [weak self] _ in
             self?.heartbeat()
         }
@@ -109,12 +122,28 @@ public final class RedisEngine: MessageEngine {
 
     // MARK: Errors
 
-    /// Redis failures become a 503 with the reason; refusals stay what they are.
+    /// Redis failures become the generic 503 (``ProtocolError/engineUnavailable``), and their
+    /// detail (which names Redis's address) goes to the log, never to a client; refusals stay what
+    /// they are.
     private func unavailable<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop) -> EventLoopFuture<T> {
-        future.hop(to: loop).flatMapErrorThrowing { error in
+        future.hop(to: loop).flatMapErrorThrowing { [self] error in
             if let refusal = error as? ProtocolError { throw refusal }
-            throw ProtocolError(status: 503, explain: "Redis unavailable: \(error)")
+            logFailure(error)
+            throw ProtocolError.engineUnavailable
         }
+    }
+
+    private func logFailure(_ error: any Error) {
+        let now = NIODeadline.now()
+        let due = lastFailureLogged.withLockedValue { last in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        logger.warning(
+            "redis request failed; answering 503",
+            metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
     }
 
     // MARK: MessageEngine
@@ -205,17 +234,41 @@ public final class RedisEngine: MessageEngine {
         }
     }
 
+    /// Counts kept in Redis, read in O(log n); the stored-messages figure is the last background
+    /// walk's (at most ``storedMessagesMaxAge`` plus one walk old), so no answer waits for a walk.
     public func totals(on loop: any EventLoop) -> EventLoopFuture<EngineTotals> {
-        let read = publisher.records(prefix: "").and(publisher.totals()).map { [configuration] records, totals in
-            let wildcard = records.filter {
-                ChannelPath.isWildcard($0.channel, prefix: configuration.wildcardChannelPrefix)
-            }.count
-            return EngineTotals(
-                channels: records.count - wildcard, wildcardChannels: wildcard,
+        refreshStoredMessagesIfOld()
+        let read = publisher.totals().map { [storedMessages] totals in
+            EngineTotals(
+                channels: totals.channels, wildcardChannels: totals.wildcardChannels,
                 publishedMessages: totals.publishedMessages,
-                storedMessages: records.reduce(0) { $0 + Int64($1.storedMessages) })
+                storedMessages: storedMessages.withLockedValue { $0.count })
         }
         return unavailable(read, on: loop)
+    }
+
+    /// Starts a walk over every channel's backlog length unless one is running or the last is recent.
+    private func refreshStoredMessagesIfOld() {
+        let now = NIODeadline.now()
+        let start = storedMessages.withLockedValue { state in
+            guard !state.walking, state.walkedAt.map({ now - $0 >= Self.storedMessagesMaxAge }) ?? true else {
+                return false
+            }
+            state.walking = true
+            state.walkedAt = now
+            return true
+        }
+        guard start else { return }
+        publisher.records(prefix: "").whenComplete { [storedMessages] result in
+            storedMessages.withLockedValue { state in
+                state.walking = false
+                if case .success(let records) = result {
+                    state.count = records.reduce(0) { $0 + Int64($1.storedMessages) }
+                } else {
+                    state.walkedAt = nil
+                }
+            }
+        }
     }
 
     public func touch(_ channels: [String]) {}
@@ -287,6 +340,23 @@ public final class RedisEngine: MessageEngine {
         }
     }
 
+    /// Beats between two renewals of the hosted channels that have no message yet: three per
+    /// inactivity time, so a channel with subscribers never expires between two.
+    private var keepAliveEvery: Int { max(1, Int(configuration.publisher.channelInactivity) / 3) }
+
+    /// A channel created by a subscriber lives for the inactivity time only (see the create
+    /// script); while this node has subscribers on it, it is renewed. Channels with messages live
+    /// for the retention from their last publish and need nothing.
+    private func keepHostedChannelsAlive() {
+        let publisher = self.publisher
+        feeds.loop.execute { [feeds] in
+            let channels = feeds.channelsWithoutMessages()
+            guard !channels.isEmpty else { return }
+            // A refusal (the channel expired meanwhile and the cluster is full) changes nothing here.
+            publisher.create(channels).whenComplete { _ in }
+        }
+    }
+
     /// Every second: renew membership and write the counts that changed.
     private func heartbeat() {
         guard let sink = sink.withLockedValue({ $0 }) else { return }
@@ -316,6 +386,7 @@ public final class RedisEngine: MessageEngine {
         for channel in previous.keys where counts[channel] == nil {
             commands.append(["HDEL", RedisArgument(keys.subscribers(channel)), node])
         }
+        if round % keepAliveEvery == 0 { keepHostedChannelsAlive() }
         let rejoined = !left.withLockedValue { $0 }
         client.send(batch: commands).whenSuccess { [reported, rewriteCounts] replies in
             // ZADD answering 1 means this node was not registered: Redis lost its data (or this

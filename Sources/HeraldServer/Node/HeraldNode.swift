@@ -141,7 +141,13 @@ public final class HeraldNode: Service {
             role == .public
             ? AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initialRead, maximum: 65_536)
             : AdaptiveRecvByteBufferAllocator()
-        return try await ServerBootstrap(group: group)
+        let limiter =
+            role == .public
+            ? ConnectionLimiter(
+                maxConnections: ConnectionLimits.maxConnections(settings),
+                maxPerAddress: settings.maxConnectionsPerAddress, listener: "public")
+            : ConnectionLimiter(maxConnections: settings.maxAdminConnections, maxPerAddress: nil, listener: "admin")
+        let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -149,12 +155,22 @@ public final class HeraldNode: Service {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelOption(.recvAllocator, value: reads)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Counted (or refused with a bare 503) before anything else is set up for it.
+                guard limiter.admit(channel) else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
                     try Self.configureHTTP(channel.pipeline.syncOperations, context: context, role: role)
                 }
             }
             .bind(host: host, port: port)
             .get()
+        logger.info(
+            "connection limits",
+            metadata: [
+                "listener": "\(role == .public ? "public" : "admin")",
+                "connections.max": "\(limiter.maxConnections.map(String.init) ?? "none")",
+                "connections.max_per_address": "\(limiter.maxPerAddress.map(String.init) ?? "none")",
+            ])
+        return listener
     }
 
     /// The request phase of every connection: the HTTP/1.1 codec and the connection handler (which

@@ -113,8 +113,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
             finished = true
             unregister()
             writeOutgoing(to: context)
-            context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.close, payload: [])))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            close(context, once: context.writeAndFlush(wrapOutboundOut(WebSocketFraming.frame(.close, payload: []))))
         default:
             close(code: .unsupportedData, reason: [])
         }
@@ -190,7 +189,8 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         close(code: nil, reason: [])
     }
 
-    /// Sends a close frame (empty, or with a code and reason), then closes the connection.
+    /// Sends a close frame (empty, or with a code and reason), then closes the connection once it
+    /// is flushed, or after the close timeout for a client that stopped reading.
     private func close(code: CloseCode?, reason: [UInt8]) {
         guard !finished, let context else { return }
         finished = true
@@ -199,8 +199,6 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         let frame =
             code.map { WebSocketFraming.close(code: $0.rawValue, reason: reason) }
             ?? WebSocketFraming.frame(.close, payload: [])
-        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
+        close(context, once: context.writeAndFlush(wrapOutboundOut(frame)))
     }
 }

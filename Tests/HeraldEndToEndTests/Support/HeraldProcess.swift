@@ -66,9 +66,12 @@ final class HeraldProcess: @unchecked Sendable {
 
     /// Launches `herald serve --host 127.0.0.1 --port P --admin-port A <arguments>` and waits
     /// until it is healthy. With `portsAsOptions: false` the ports go in `HERALD_PORT` /
-    /// `HERALD_ADMIN_PORT` instead. Retries on fresh ports if the chosen ones were taken.
+    /// `HERALD_ADMIN_PORT` instead; with a `fileLimit` the process may open only that many files
+    /// (RLIMIT_NOFILE, set by `prlimit`, which then becomes herald: same pid). Retries on fresh
+    /// ports if the chosen ones were taken.
     static func start(
-        _ arguments: [String] = [], environment: [String: String] = [:], portsAsOptions: Bool = true
+        _ arguments: [String] = [], environment: [String: String] = [:], portsAsOptions: Bool = true,
+        fileLimit: Int? = nil
     ) async throws -> HeraldProcess {
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -76,7 +79,8 @@ final class HeraldProcess: @unchecked Sendable {
             var adminPort = try FreePort.pick()
             while adminPort == port { adminPort = try FreePort.pick() }
             let node = try launch(
-                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions)
+                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions,
+                fileLimit: fileLimit)
             do {
                 try await node.waitUntilHealthy()
                 return node
@@ -94,11 +98,16 @@ final class HeraldProcess: @unchecked Sendable {
     /// Launches the process without waiting for it (lifecycle tests).
     static func launch(
         _ arguments: [String], environment: [String: String] = [:], port: UInt16, adminPort: UInt16,
-        portsAsOptions: Bool = true
+        portsAsOptions: Bool = true, fileLimit: Int? = nil
     ) throws -> HeraldProcess {
         let process = Process()
-        process.executableURL = try executableURL
         var full = ["serve", "--host", "127.0.0.1"]
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: prlimitPath)
+            full = ["--nofile=\(fileLimit):\(fileLimit)", try executableURL.path] + full
+        } else {
+            process.executableURL = try executableURL
+        }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") }
         if portsAsOptions {
             full += ["--port", String(port), "--admin-port", String(adminPort)]
@@ -123,6 +132,32 @@ final class HeraldProcess: @unchecked Sendable {
         return HeraldProcess(
             port: port, adminPort: adminPort, arguments: full, process: process, stdoutURL: stdoutURL,
             stderrURL: stderrURL)
+    }
+
+    /// `prlimit` (util-linux), which runs a command with other resource limits.
+    static let prlimitPath = "/usr/bin/prlimit"
+    static var canLimitFiles: Bool { FileManager.default.isExecutableFile(atPath: prlimitPath) }
+
+    /// Whether the process holds a descriptor for its TCP connection with the client at local port
+    /// `clientPort` (the connection's inode, from `/proc/<pid>/net/tcp`, among its open files).
+    func holdsConnection(clientPort: UInt16) -> Bool {
+        // Read to the end: procfs files report a size of 0.
+        guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/net/tcp") else { return false }
+        defer { try? file.close() }
+        let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        let hex = String(format: "%04X", clientPort)
+        let inodes = table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            // local_address rem_address: the server's end has the client's port as its remote one.
+            guard fields.count > 9, fields[2].hasSuffix(":\(hex)") else { return nil }
+            return String(fields[9])
+        }
+        guard !inodes.isEmpty else { return false }
+        let directory = "/proc/\(pid)/fd"
+        let links = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)")
+        }
+        return inodes.contains { links.contains("socket:[\($0)]") }
     }
 
     /// Polls `GET /healthz` on the admin port every 20 ms until it answers 200; gives up after 10 s.

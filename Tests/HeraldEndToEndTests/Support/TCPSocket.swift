@@ -12,11 +12,28 @@ final class TCPSocket: @unchecked Sendable {
     private(set) var wasReset = false
 
     /// Connects to `host:port`. A small `receiveBuffer` (set before connecting) keeps the kernel
-    /// from buffering much for a client that does not read.
-    init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int? = nil) throws {
+    /// from buffering much for a client that does not read; `source` is the local address to
+    /// connect from (any of 127.0.0.0/8 on loopback), so one test can be several clients.
+    init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int? = nil, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
         if let receiveBuffer { setOption(SO_RCVBUF, Int32(receiveBuffer)) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                let code = errno
+                Glibc.close(fd)
+                fd = -1
+                throw HarnessError("bind to \(source) failed: errno \(code)")
+            }
+        }
         var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -93,6 +110,16 @@ final class TCPSocket: @unchecked Sendable {
             default: return .closed
             }
         }
+    }
+
+    /// The local port of the connection (what the server sees as the client's port).
+    var localPort: UInt16? {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return result == 0 ? UInt16(bigEndian: address.sin_port) : nil
     }
 
     /// Half-closes the sending side.

@@ -58,9 +58,9 @@ final class WebSocketTestClient: @unchecked Sendable {
     /// on success; any other answer's body (Content-Length) is consumed.
     static func open(
         port: UInt16, _ path: String, version: String = "13", omit: Set<String> = [],
-        extraHeaders: [(String, String)] = [], timeout: Duration = .seconds(5)
+        extraHeaders: [(String, String)] = [], timeout: Duration = .seconds(5), receiveBuffer: Int? = nil
     ) throws -> WebSocketTestClient {
-        let connection = BufferedConnection(socket: try TCPSocket(port: port))
+        let connection = BufferedConnection(socket: try TCPSocket(port: port, receiveBuffer: receiveBuffer))
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         var headers: [(String, String)] = [
             ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Key", key),
@@ -194,10 +194,12 @@ extension WebSocketTestClient {
     /// Connects and completes the handshake, off the cooperative pool.
     static func connect(
         port: UInt16, _ path: String, version: String = "13", omit: Set<String> = [],
-        extraHeaders: [(String, String)] = []
+        extraHeaders: [(String, String)] = [], receiveBuffer: Int? = nil
     ) async throws -> WebSocketTestClient {
         try await Blocking.run {
-            try WebSocketTestClient.open(port: port, path, version: version, omit: omit, extraHeaders: extraHeaders)
+            try WebSocketTestClient.open(
+                port: port, path, version: version, omit: omit, extraHeaders: extraHeaders, receiveBuffer: receiveBuffer
+            )
         }
     }
 

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// Channels in Redis: how many may exist (cluster-wide), and how long one a subscriber created
+/// outlives its last subscriber.
+@Suite(.enabled(if: RedisServerProcess.isAvailable, "needs redis-server"), .timeLimit(.minutes(1)))
+struct RedisChannelLimitTests {
+    static let refusal = "Number of channels were exceeded."
+
+    @Test func theChannelLimitHoldsAcrossTheCluster() async throws {
+        let bed = try await RedisTestbed.start(arguments: ["--max-number-of-channels", "3"])
+        defer { bed.stop() }
+        let (a, b) = (bed.a, bed.b)
+        let one = try await HTTPStream.connect(port: a.port, "/ev/one")
+        defer { one.close() }
+        let two = try await HTTPStream.connect(port: b.port, "/ev/two")
+        defer { two.close() }
+        #expect(one.status == 200 && two.status == 200)
+        try await a.publish("three", "x")
+
+        let subscriber = try await b.get("/sub/four")
+        #expect(subscriber.status == 403, "\(subscriber)")
+        #expect(subscriber.explain == Self.refusal)
+        let publish = try await a.admin("POST", "/pub?id=four", body: Array("x".utf8))
+        #expect(publish.status == 403, "\(publish)")
+        #expect(publish.explain == Self.refusal)
+        // Existing channels stay usable.
+        try await b.publish("one", "still open")
+        #expect(try await one.readUntil(contains: "still open"))
+        // A deleted channel makes room.
+        #expect(try await a.admin("DELETE", "/pub?id=three").status == 200)
+        try await b.publish("four", "now there is room")
+        let stats = try await a.stats()
+        #expect(JSON.int(try JSON.object(stats.body)["channels"]) == 3, "\(stats.text)")
+    }
+
+    @Test func aChannelASubscriberCreatedGoesSoonAfterItsLastSubscriber() async throws {
+        let bed = try await RedisTestbed.start(nodes: 1, arguments: ["--channel-inactivity-time", "3s"])
+        defer { bed.stop() }
+        let node = bed.a
+        let meta = "herald:{lonely}:meta"
+        let subscriber = try await HTTPStream.connect(port: node.port, "/ev/lonely")
+        #expect(subscriber.status == 200)
+        let ttl = try await bed.redis.command("TTL", meta).integer ?? -2
+        #expect((1...3).contains(ttl), "TTL \(ttl) of a channel with no message")
+
+        // While it has a subscriber it stays, past the inactivity time.
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await node.channelInfo("lonely") != nil, "gone while subscribed")
+
+        subscriber.close()
+        let left = ContinuousClock.now
+        var exists = true
+        while exists && ContinuousClock.now - left < .seconds(8) {
+            try await Task.sleep(for: .milliseconds(200))
+            exists = try await bed.redis.command("EXISTS", meta).integer == 1
+        }
+        #expect(!exists, "still in Redis \(ContinuousClock.now - left) after its last subscriber left")
+        #expect(try await node.channelInfo("lonely") == nil)
+        #expect(JSON.int(try await node.statsJSON()["channels"]) == 0)
+
+        // A publish gives a channel the retention.
+        try await node.publish("lonely", "hello")
+        let retained = try await bed.redis.command("TTL", meta).integer ?? -2
+        #expect(retained > 86_000, "TTL \(retained) after a publish")
+    }
+}
