@@ -77,13 +77,11 @@ public struct NodeSettings: Sendable {
     public var allowedOrigins: String?
     /// A subscriber whose unflushed output passes this is disconnected (it resumes from the backlog).
     public var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
-    /// A subscriber being closed (overflow, drain, time to live, protocol error) gets this long to
-    /// flush its last frames; then its connection is closed regardless, so a client that stopped
-    /// reading cannot keep its socket.
-    public var closeTimeout = TimeSpan.seconds(2)
     /// How long a connection may take to send a complete request.
     public var requestTimeout = TimeSpan.seconds(30)
-    /// How long a closing connection's last bytes may take to leave before the close is forced.
+    /// A connection being closed (a refusal, a subscriber's overflow, drain, time to live, protocol
+    /// error) gets this long to flush its last bytes; then it is closed regardless, so a client that
+    /// stopped reading cannot keep its socket.
     public var closeTimeout = TimeSpan.seconds(2)
     /// Requests of one connection read ahead of their answers (pipelined publishes run side by side).
     public var maxPipelinedRequests = 32

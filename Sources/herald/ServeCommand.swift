@@ -71,10 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     var allowedOrigins: String?
     @Option(help: "Disconnect a subscriber whose unsent output passes this (it resumes from the backlog).")
     var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
-    @Option(help: "A subscriber being closed gets this long to flush its last frames, then is cut off.")
-    var closeTimeout = TimeSpan.seconds(2)
     @Option(help: "Time a connection has to send a complete request.") var requestTimeout = TimeSpan.seconds(30)
-    @Option(help: "Time a closing connection's last bytes have to leave before the close is forced.")
+    @Option(help: "A connection being closed gets this long to flush its last bytes, then is cut off.")
     var closeTimeout = TimeSpan.seconds(2)
     @Option(help: "Requests of one connection read ahead of their answers (pipelined publishes run together).")
     var maxPipelinedRequests = 32
@@ -185,7 +183,6 @@ struct ServeCommand: AsyncParsableCommand {
         s.websocketAllowPublish = websocketAllowPublish
         s.allowedOrigins = allowedOrigins
         s.maxSubscriberBuffer = maxSubscriberBuffer
-        s.closeTimeout = closeTimeout
         s.requestTimeout = requestTimeout
         s.closeTimeout = closeTimeout
         s.maxPipelinedRequests = maxPipelinedRequests

@@ -202,16 +202,9 @@ class LiveSubscriber {
     // MARK: Closing
 
     /// Closes the connection once `flushed` completes (the last frames are out), or after the close
-    /// timeout, whichever comes first: a client that stopped reading never lets a flush complete,
-    /// and must not keep its socket for that.
+    /// timeout, whichever comes first.
     func close(_ context: ChannelHandlerContext, once flushed: EventLoopFuture<Void>) {
-        let timeout = TimeAmount.milliseconds(registry.renderer.settings.closeTimeout.milliseconds)
-        let loop = context.eventLoop.assumeIsolated()
-        let forced = loop.scheduleTask(in: timeout) { context.close(promise: nil) }
-        flushed.assumeIsolated().whenComplete { _ in
-            forced.cancel()
-            context.close(promise: nil)
-        }
+        ConnectionClosing.close(context.channel, after: flushed, timeout: registry.renderer.settings.closeTimeout)
     }
 
     // MARK: For subclasses

@@ -28,13 +28,8 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     func begin(responseHead: String, connectionTTL: TimeSpan?) {
         guard let context else { return }
         context.write(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
-        let templates = registry.renderer.settings.templates(for: mode)
-        if mode == .eventSource {
-            var header: [UInt8] = []
-            EventSourceFormat.comment(templates.header, into: &header)
+        if let header = registry.renderer.header(for: mode) {
             write(header)
-        } else if let header = templates.header, !header.isEmpty {
-            write(Array(header.utf8))
         } else {
             context.flush()
         }
@@ -125,18 +120,12 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
         finished = true
         unregister()
         writeOutgoing(to: context)
-        if sendFooter, let footer = registry.renderer.settings.templates(for: mode).footer, !footer.isEmpty {
-            var bytes: [UInt8] = []
-            if mode == .eventSource {
-                EventSourceFormat.comment(footer, into: &bytes)
-            } else {
-                bytes = Array(footer.utf8)
-            }
+        if sendFooter, let footer = registry.renderer.footer(for: mode) {
             context.write(
-                wrapOutboundOut(chunked ? ChunkedEncoding.frame(bytes).buffer : ByteBuffer(bytes: bytes)), promise: nil)
+                wrapOutboundOut(chunked ? ChunkedEncoding.frame(footer).buffer : ByteBuffer(bytes: footer)),
+                promise: nil)
         }
         if chunked { context.write(wrapOutboundOut(ByteBuffer(staticString: ChunkedEncoding.lastChunk)), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
-        context.close(promise: nil)
+        close(context, once: context.writeAndFlush(wrapOutboundOut(ByteBuffer())))
     }
 }

@@ -55,9 +55,8 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
                 reason += (refusal.explain ?? "") + #""}"#
                 close(code: .policyViolation, reason: Array(reason.utf8))
             case .success:
-                let templates = registry.renderer.settings.templates(for: .webSocket)
-                if let header = templates.header, !header.isEmpty {
-                    send(WebSocketFraming.frame(.text, payload: Array(header.utf8)))
+                if let header = registry.renderer.header(for: .webSocket) {
+                    send(WebSocketFraming.frame(.text, payload: header))
                 }
                 if let connectionTTL { deadline = .now() + .milliseconds(connectionTTL.milliseconds) }
                 start().assumeIsolated().whenFailure { [self] _ in finish(sendFooter: true) }
@@ -175,18 +174,20 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     /// The node is stopping: the footer, then close 1012 (service restart) so the client reconnects.
     override func shutdown() {
         guard !finished else { return }
-        if let footer = registry.renderer.settings.templates(for: .webSocket).footer, !footer.isEmpty {
-            send(WebSocketFraming.frame(.text, payload: Array(footer.utf8)))
-        }
+        sendFooter()
         close(code: .serviceRestart, reason: [])
     }
 
     override func finish(sendFooter: Bool) {
         guard !finished else { return }
-        if sendFooter, let footer = registry.renderer.settings.templates(for: .webSocket).footer, !footer.isEmpty {
-            send(WebSocketFraming.frame(.text, payload: Array(footer.utf8)))
-        }
+        if sendFooter { self.sendFooter() }
         close(code: nil, reason: [])
+    }
+
+    private func sendFooter() {
+        if let footer = registry.renderer.footer(for: .webSocket) {
+            send(WebSocketFraming.frame(.text, payload: footer))
+        }
     }
 
     /// Sends a close frame (empty, or with a code and reason), then closes the connection once it
