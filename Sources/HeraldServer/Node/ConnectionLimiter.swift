@@ -64,7 +64,7 @@ final class ConnectionLimiter: Sendable {
     /// Counts a new connection from `address` (its IP, without the port), or says why it may not be.
     func admit(address: String?) -> Result<Ticket, Refusal> {
         let key = maxPerAddress == nil ? nil : address
-        let result: Result<Ticket, Refusal> = counts.withLockedValue { counts in
+        let result = counts.withLockedValue { counts -> Result<Ticket, Refusal> in
             if let max = maxConnections, counts.open >= max { return .failure(.listenerFull) }
             if let key, let max = maxPerAddress {
                 let current = counts.perAddress[key, default: 0]
@@ -104,7 +104,8 @@ final class ConnectionLimiter: Sendable {
     /// Counts `channel`, releasing it when it closes; or writes the refusal and closes it.
     /// Call from the child channel initializer, before any handler is added. Returns whether it was admitted.
     func admit(_ channel: any Channel) -> Bool {
-        switch admit(address: channel.remoteAddress?.ipAddress) {
+        // The address only matters (and its text is only made) when there is a per-address limit.
+        switch admit(address: maxPerAddress == nil ? nil : channel.remoteAddress?.ipAddress) {
         case .success(let ticket):
             channel.closeFuture.whenComplete { [self] _ in release(ticket) }
             return true
