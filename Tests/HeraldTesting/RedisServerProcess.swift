@@ -6,21 +6,28 @@ import Glibc
 
 /// A real `redis-server` child process on a free loopback port, for one test.
 ///
-/// Started with ``start(persistent:)``, which waits until Redis answers `PING`; stopped by pid
-/// (SIGTERM, then SIGKILL after 5 s) by ``stop()`` or on deinit. ``terminate()`` and
-/// ``restart()`` stop and start it again on the same port and directory, so with `persistent`
-/// (`--appendonly yes --appendfsync always`) its data survives.
-final class RedisServerProcess: @unchecked Sendable {
-    let port: UInt16
-    let persistent: Bool
-    let directory: URL
+/// Started with ``start(port:persistent:arguments:)``, which waits until Redis answers `PING`;
+/// stopped by pid (SIGTERM, then SIGKILL after 5 s) by ``stop()`` or on deinit. ``terminate()``
+/// and ``restart()`` stop and start it again on the same port and directory, so with `persistent`
+/// (`--appendonly yes --appendfsync always`) its data survives. ``pause()`` and ``resume()``
+/// freeze and thaw it. Thread-safe.
+public final class RedisServerProcess: @unchecked Sendable {
+    /// The port it listens on (kept across ``restart()``).
+    public let port: UInt16
+    /// Whether it writes an append-only file (fsync on every write) in ``directory``.
+    public let persistent: Bool
+    /// Extra `redis-server` arguments, such as `--requirepass`.
+    public let arguments: [String]
+    /// Its working directory (`--dir`): the append-only file and `redis.log`; removed by ``stop()``.
+    public let directory: URL
     private let lock = NSLock()
     private var process: Process
     private var stopped = false
 
-    private init(port: UInt16, persistent: Bool, directory: URL, process: Process) {
+    private init(port: UInt16, persistent: Bool, arguments: [String], directory: URL, process: Process) {
         self.port = port
         self.persistent = persistent
+        self.arguments = arguments
         self.directory = directory
         self.process = process
     }
@@ -28,7 +35,7 @@ final class RedisServerProcess: @unchecked Sendable {
     deinit { stop() }
 
     /// The `redis-server` executable: `HERALD_E2E_REDIS_SERVER`, else the first one on `PATH`.
-    static var executablePath: String? {
+    public static var executablePath: String? {
         if let override = ProcessInfo.processInfo.environment["HERALD_E2E_REDIS_SERVER"], !override.isEmpty {
             return override
         }
@@ -41,25 +48,36 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// Whether the Redis tests can run here.
-    static var isAvailable: Bool { executablePath != nil }
+    public static var isAvailable: Bool { executablePath != nil }
 
     /// `redis://127.0.0.1:<port>`, as Herald's `--redis` takes it.
-    var url: String { "redis://127.0.0.1:\(port)" }
+    public var url: String { "redis://127.0.0.1:\(port)" }
 
-    var pid: Int32 { lock.withLock { process.processIdentifier } }
+    /// The pid of the current process (a new one after ``restart()``).
+    public var pid: Int32 { lock.withLock { process.processIdentifier } }
 
-    var isRunning: Bool { lock.withLock { process.isRunning } }
+    /// Whether the current process is running.
+    public var isRunning: Bool { lock.withLock { process.isRunning } }
 
-    /// Starts Redis on a free port (retrying on another port if it was taken) and waits for `PING`.
-    static func start(persistent: Bool = false) async throws -> RedisServerProcess {
+    /// Starts Redis and waits for `PING`. Without a `port`, on a free one, retrying on another
+    /// port if it was taken meanwhile.
+    ///
+    /// - Parameters:
+    ///   - port: the port to listen on; nil for a free one.
+    ///   - persistent: write an append-only file, so data survives ``restart()``.
+    ///   - arguments: extra `redis-server` arguments, such as `["--requirepass", "secret"]`.
+    public static func start(
+        port: UInt16? = nil, persistent: Bool = false, arguments: [String] = []
+    ) async throws -> RedisServerProcess {
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let port = try FreePort.pick()
+            let chosen = try port ?? FreePort.pick()
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("herald-e2e-redis-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let process = try launch(port: port, persistent: persistent, directory: directory)
-            let server = RedisServerProcess(port: port, persistent: persistent, directory: directory, process: process)
+            let process = try launch(port: chosen, persistent: persistent, arguments: arguments, directory: directory)
+            let server = RedisServerProcess(
+                port: chosen, persistent: persistent, arguments: arguments, directory: directory, process: process)
             do {
                 try await server.waitUntilReady()
                 return server
@@ -67,19 +85,23 @@ final class RedisServerProcess: @unchecked Sendable {
                 lastError = error
                 let log = server.log
                 server.stop()
-                if !log.contains("Address already in use") { throw error }
+                if port != nil || !log.contains("Address already in use") { throw error }
             }
         }
         throw lastError ?? HarnessError("redis-server did not start")
     }
 
-    private static func launch(port: UInt16, persistent: Bool, directory: URL) throws -> Process {
-        guard let executable = executablePath else { throw HarnessError("redis-server not found") }
+    private static func launch(
+        port: UInt16, persistent: Bool, arguments extra: [String], directory: URL
+    ) throws -> Process {
+        guard let executable = executablePath else {
+            throw HarnessError("redis-server not found on PATH (apt-get install redis-server)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory.path]
         arguments += persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
-        process.arguments = arguments
+        process.arguments = arguments + extra
         let logURL = directory.appendingPathComponent("redis.log")
         if !FileManager.default.fileExists(atPath: logURL.path) {
             _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -122,12 +144,13 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// What Redis logged, for failure messages.
-    var log: String {
+    public var log: String {
         (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
     }
 
-    /// Polls `PING` every 20 ms until Redis answers `PONG`; gives up after `timeout`.
-    func waitUntilReady(timeout: Duration = .seconds(10)) async throws {
+    /// Polls `PING` every 20 ms until Redis answers `PONG` (or `NOAUTH`: it is up and wants a
+    /// password); gives up after `timeout`.
+    public func waitUntilReady(timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard isRunning else { throw HarnessError("redis-server exited before it was ready:\n\(log)") }
@@ -135,7 +158,11 @@ final class RedisServerProcess: @unchecked Sendable {
             let ready = try await Blocking.run { () -> Bool in
                 guard let client = try? RedisTestClient(port: port, timeout: .seconds(1)) else { return false }
                 defer { client.close() }
-                return (try? client.command(["PING"]))?.string == "PONG"
+                switch try? client.command(["PING"]) {
+                case .simple("PONG"): return true
+                case .error(let message): return message.hasPrefix("NOAUTH")
+                default: return false
+                }
             }
             if ready { return }
             try await Task.sleep(for: .milliseconds(20))
@@ -143,13 +170,24 @@ final class RedisServerProcess: @unchecked Sendable {
         throw HarnessError("redis-server not ready on port \(port) after \(timeout):\n\(log)")
     }
 
-    /// Sends `signal` to the process (SIGSTOP / SIGCONT to freeze and thaw it).
-    func signal(_ signal: Int32) {
+    /// Sends `signal` to the process.
+    public func signal(_ signal: Int32) {
         kill(pid, signal)
     }
 
-    /// Stops Redis (SIGTERM, SIGKILL after 5 s) and waits until it has exited; keeps its directory.
-    func terminate() async throws {
+    /// Pauses the process (SIGSTOP): connections stay open, nothing answers.
+    public func pause() {
+        signal(SIGSTOP)
+    }
+
+    /// Resumes a paused process (SIGCONT).
+    public func resume() {
+        signal(SIGCONT)
+    }
+
+    /// Stops Redis (SIGTERM, SIGKILL after 5 s) and waits until it has exited; keeps its
+    /// directory, for ``restart()``.
+    public func terminate() async throws {
         let process = lock.withLock { self.process }
         guard process.isRunning else { return }
         let pid = process.processIdentifier
@@ -166,17 +204,18 @@ final class RedisServerProcess: @unchecked Sendable {
         guard exited else { throw HarnessError("redis-server (pid \(pid)) did not exit") }
     }
 
-    /// Starts Redis again on the same port and directory (after ``terminate()``) and waits for it.
-    func restart() async throws {
+    /// Stops Redis if it runs, then starts it again on the same port, directory and arguments,
+    /// and waits for it.
+    public func restart() async throws {
         try await terminate()
-        let process = try Self.launch(port: port, persistent: persistent, directory: directory)
+        let process = try Self.launch(port: port, persistent: persistent, arguments: arguments, directory: directory)
         lock.withLock { self.process = process }
         try await waitUntilReady()
     }
 
     /// Stops the process without blocking the caller: SIGTERM now, SIGKILL from a background
     /// thread if it is still running after 5 s, then its directory is removed. Idempotent.
-    func stop() {
+    public func stop() {
         let (already, process) = lock.withLock { () -> (Bool, Process) in
             defer { stopped = true }
             return (stopped, self.process)
@@ -195,4 +234,15 @@ final class RedisServerProcess: @unchecked Sendable {
         }
         cleanup.start()
     }
+}
+
+/// Runs `body` with a fresh `redis-server` started with `arguments`, and stops it afterwards, also
+/// when `body` throws.
+public func withRedisServer<Result>(
+    arguments: [String] = [],
+    _ body: (RedisServerProcess) async throws -> Result
+) async throws -> Result {
+    let server = try await RedisServerProcess.start(arguments: arguments)
+    defer { server.stop() }
+    return try await body(server)
 }
