@@ -21,8 +21,8 @@ final class LocalCluster: @unchecked Sendable {
         var description: String { "\(id)@\(port)" }
     }
 
-    static let upScript = ShellCommand.repository.appendingPathComponent("cluster/up")
-    static let downScript = ShellCommand.repository.appendingPathComponent("cluster/down")
+    static let upScript = Repository.file("cluster/up")
+    static let downScript = Repository.file("cluster/down")
     /// Nodes a test may add beyond those `cluster/up` starts.
     static let spareNodes = 2
 
