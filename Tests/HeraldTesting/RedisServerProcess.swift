@@ -152,22 +152,31 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// password); gives up after `timeout`.
     public func waitUntilReady(timeout: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + timeout
+        var attempts = 0
+        var lastAnswer = "none"
         while ContinuousClock.now < deadline {
             guard isRunning else { throw HarnessError("redis-server exited before it was ready:\n\(log)") }
             let port = self.port
-            let ready = try await Blocking.run { () -> Bool in
-                guard let client = try? RedisTestClient(port: port, timeout: .seconds(1)) else { return false }
-                defer { client.close() }
-                switch try? client.command(["PING"]) {
-                case .simple("PONG"): return true
-                case .error(let message): return message.hasPrefix("NOAUTH")
-                default: return false
+            attempts += 1
+            let answer = try await Blocking.run { () -> Result<RESPReply, HarnessError> in
+                do {
+                    let client = try RedisTestClient(port: port, timeout: .seconds(1))
+                    defer { client.close() }
+                    return .success(try client.command(["PING"]))
+                } catch {
+                    return .failure(HarnessError("\(error)"))
                 }
             }
-            if ready { return }
+            switch answer {
+            case .success(.simple("PONG")): return
+            case .success(.error(let message)) where message.hasPrefix("NOAUTH"): return
+            case .success(let reply): lastAnswer = reply.description
+            case .failure(let error): lastAnswer = error.description
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw HarnessError("redis-server not ready on port \(port) after \(timeout):\n\(log)")
+        throw HarnessError(
+            "redis-server not ready on port \(port) after \(timeout) (\(attempts) PINGs, last: \(lastAnswer)):\n\(log)")
     }
 
     /// Sends `signal` to the process.
