@@ -79,8 +79,13 @@ public final class HeraldProcess: @unchecked Sendable {
             let port = try FreePort.pick()
             var adminPort = try FreePort.pick()
             while adminPort == port { adminPort = try FreePort.pick() }
-            let node = try launch(
-                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions)
+            // Off the concurrency pool: a fork of the test process is slow under load, and many
+            // tests start nodes at once.
+            let node = try await Blocking.run { [adminPort] in
+                try launch(
+                    arguments, environment: environment, port: port, adminPort: adminPort,
+                    portsAsOptions: portsAsOptions)
+            }
             do {
                 try await node.waitUntilHealthy()
                 return node

@@ -75,7 +75,8 @@ public final class RedisServerProcess: @unchecked Sendable {
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("herald-e2e-redis-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let process = try launch(port: chosen, persistent: persistent, arguments: arguments, directory: directory)
+            let process = try await launch(
+                port: chosen, persistent: persistent, arguments: arguments, directory: directory)
             let server = RedisServerProcess(
                 port: chosen, persistent: persistent, arguments: arguments, directory: directory, process: process)
             do {
@@ -93,7 +94,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     private static func launch(
         port: UInt16, persistent: Bool, arguments extra: [String], directory: URL
-    ) throws -> Process {
+    ) async throws -> Process {
         guard let executable = executablePath else {
             throw HarnessError("redis-server not found on PATH (apt-get install redis-server)")
         }
@@ -111,36 +112,24 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        try runWithTerminationSignals(process)
+        try await runWithTerminationSignals(process)
         return process
     }
 
-    /// Starts `process` from a thread of its own that lets SIGTERM and SIGINT through. A child
-    /// inherits the blocked-signal mask of the thread that spawns it, and the threads of Swift's
-    /// concurrency pool block nearly every signal: spawned from one of them, Redis (which does not
-    /// unblock them) would never see SIGTERM.
-    private static func runWithTerminationSignals(_ process: Process) throws {
-        let done = DispatchSemaphore(value: 0)
-        let result = LockedResult()
-        let thread = Thread {
+    /// Starts `process` from a thread of its own that lets SIGTERM and SIGINT through, so the
+    /// launch blocks no thread of Swift's concurrency pool either. A child inherits the
+    /// blocked-signal mask of the thread that spawns it, and the threads of that pool block nearly
+    /// every signal: spawned from one of them, Redis (which does not unblock them) would never see
+    /// SIGTERM.
+    private static func runWithTerminationSignals(_ process: Process) async throws {
+        try await Blocking.run {
             var unblocked = sigset_t()
             sigemptyset(&unblocked)
             sigaddset(&unblocked, SIGTERM)
             sigaddset(&unblocked, SIGINT)
             pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
-            result.set(Result { try process.run() })
-            done.signal()
+            try process.run()
         }
-        thread.start()
-        done.wait()
-        try result.get()
-    }
-
-    private final class LockedResult: @unchecked Sendable {
-        private let lock = NSLock()
-        private var result: Result<Void, any Error> = .success(())
-        func set(_ value: Result<Void, any Error>) { lock.withLock { result = value } }
-        func get() throws { try lock.withLock { result }.get() }
     }
 
     /// What Redis logged, for failure messages.
@@ -217,7 +206,8 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// and waits for it.
     public func restart() async throws {
         try await terminate()
-        let process = try Self.launch(port: port, persistent: persistent, arguments: arguments, directory: directory)
+        let process = try await Self.launch(
+            port: port, persistent: persistent, arguments: arguments, directory: directory)
         lock.withLock { self.process = process }
         try await waitUntilReady()
     }
