@@ -85,11 +85,24 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore"], swiftSettings: strictSwift6),
+        // What the test targets share: real redis-server and herald processes on free loopback ports,
+        // and blocking HTTP, EventSource, WebSocket and RESP clients independent of the code under test.
+        .target(
+            name: "HeraldTesting",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/HeraldTesting",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "HeraldCoreTests",
+            dependencies: ["HeraldCore", "HeraldTesting"],
+            swiftSettings: strictSwift6
+        ),
         .testTarget(
             name: "HeraldRedisTests",
             dependencies: [
                 "HeraldRedis",
+                "HeraldTesting",
                 "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +116,7 @@ let package = Package(
             dependencies: [
                 "HeraldCore",
                 "HeraldServer",
+                "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -116,7 +130,7 @@ let package = Package(
                 "HeraldCore",
                 "HeraldRedis",
                 "HeraldPublisher",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import HeraldTesting
 #endif
 
 /// Thousands of hostile requests and frames against one node, on each engine; afterwards the
@@ -82,7 +83,7 @@ enum Hostile {
     }
 
     static func inputs(seed: UInt64, count: Int) -> [Input] {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix(seed: seed)
         return (0..<count).map { index in
             var input = make(kind: index % kinds, random: &random)
             input.vanish = input.vanish || random.next() % 5 == 0
@@ -92,7 +93,7 @@ enum Hostile {
 
     static let kinds = 16
 
-    static func make(kind: Int, random: inout SeededRandom) -> Input {
+    static func make(kind: Int, random: inout SplitMix) -> Input {
         func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
         func text(_ s: String) -> [UInt8] { Array(s.utf8) }
         let channels = ["a", "b", "c%2Fd", "w"]
@@ -194,19 +195,6 @@ enum Hostile {
             Thread.sleep(forTimeInterval: 0.2)
         }
         return sockets.count - open.count
-    }
-}
-
-/// SplitMix64: small, fast, reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Closing a subscriber never waits on its client for longer than the close timeout.

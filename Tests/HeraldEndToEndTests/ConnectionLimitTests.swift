@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import HeraldTesting
 #endif
 
 /// How many connections a node holds, in all and from one address, and what the rest get.

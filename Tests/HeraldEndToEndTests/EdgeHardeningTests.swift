@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import HeraldTesting
 #endif
 
 /// What an anonymous client on the internet can send a node: none of it may crash the node, stall

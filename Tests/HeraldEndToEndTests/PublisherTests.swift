@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// `/pub` on the admin listener (admin mode) and, with `--public-publisher`, on the public one.

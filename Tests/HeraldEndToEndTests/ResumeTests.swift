@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Reconnecting without loss or duplicates: cursors, event ids, time+tag, arguments, backtrack.

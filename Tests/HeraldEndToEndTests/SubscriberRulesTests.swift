@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Who may subscribe where: authorized channels, limits, wildcards, the events channel.

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// `/ws`: RFC 6455 WebSocket subscribers.

@@ -1,4 +1,5 @@
 import HeraldRedis
+import HeraldTesting
 import NIOCore
 import Testing
 
@@ -46,7 +47,7 @@ struct RedisClientTests {
             client.onStateChange = { states.record($0) }
             try await client.start().get()
             let blocked = client.send(["BLPOP", "never", 0])
-            await server.stop()
+            try await server.terminate()
             await #expect(throws: RedisError.connectionClosed) {
                 try await blocked.get()
             }
@@ -70,9 +71,9 @@ struct RedisClientTests {
 
     @Test("a client started while redis is down connects once it is up")
     func startBeforeRedis() async throws {
-        let port = try RedisServerProcess.freePort()
+        let port = try FreePort.pick()
         let client = RedisClient(
-            url: RedisURL(host: "127.0.0.1", port: port),
+            url: RedisURL(host: "127.0.0.1", port: Int(port)),
             eventLoopGroup: testGroup,
             settings: Self.fast,
             logger: quietLogger
@@ -92,7 +93,7 @@ struct RedisClientTests {
             Issue.record(error)
         }
         try await client.shutdown().get()
-        await server.stop()
+        server.stop()
     }
 
     @Test("a paused redis: commands time out, the client reconnects after SIGCONT")

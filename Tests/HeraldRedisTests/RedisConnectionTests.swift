@@ -1,4 +1,5 @@
 import HeraldRedis
+import HeraldTesting
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -246,10 +247,10 @@ struct RedisConnectionTests {
 
     @Test("connecting to nothing says where and why; the failure is logged at info")
     func connectionRefused() async throws {
-        let port = try RedisServerProcess.freePort()
+        let port = try FreePort.pick()
         let records = Recorder<MemoryLogHandler.Record>()
         let client = RedisClient(
-            url: RedisURL(host: "127.0.0.1", port: port),
+            url: RedisURL(host: "127.0.0.1", port: Int(port)),
             eventLoopGroup: testGroup,
             settings: .init(reconnectInitialDelay: .seconds(10)),
             logger: Logger(label: "test", factory: { _ in MemoryLogHandler(records: records) })

@@ -1,4 +1,5 @@
 import HeraldRedis
+import HeraldTesting
 import NIOCore
 import Testing
 
@@ -224,7 +225,7 @@ struct RedisSubscriberTests {
             try await subscriber.start().get()
             try await client.start().get()
             try await subscriber.subscribe(["ch"]).get()
-            await server.stop()
+            try await server.terminate()
             try await eventually("both notice") { !subscriber.isConnected && !client.isConnected }
             await #expect(throws: RedisError.notConnected) {
                 try await subscriber.subscribe(["later"]).get()

@@ -1,4 +1,5 @@
 import HeraldRedis
+import HeraldTesting
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -42,7 +43,7 @@ func eventually(
             return
         }
         guard ContinuousClock.now < deadline else {
-            throw ServerError("timed out after \(seconds) s waiting for: \(what)")
+            throw HarnessError("timed out after \(seconds) s waiting for: \(what)")
         }
         try await Task.sleep(for: .milliseconds(10))
     }
@@ -92,5 +93,12 @@ extension RESPValue {
     /// A bulk string from text, for comparisons.
     static func bulk(_ text: String) -> RESPValue {
         .bulkString(Array(text.utf8))
+    }
+}
+
+extension RedisServerProcess {
+    /// A URL for this server, with a database and credentials as needed.
+    func url(database: Int = 0, user: String? = nil, password: String? = nil) -> RedisURL {
+        RedisURL(host: "127.0.0.1", port: Int(self.port), database: database, user: user, password: password)
     }
 }

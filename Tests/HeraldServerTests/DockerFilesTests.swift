@@ -1,15 +1,13 @@
 import Foundation
 import HeraldCore
+import HeraldTesting
 import Testing
 
 /// No Docker engine runs here, so the files are checked for what would break a `docker compose up`:
 /// files that do not exist, ports that do not match, an nginx.conf that is not the generator's.
 @Suite struct DockerFilesTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     static func read(_ path: String) throws -> String {
-        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+        try String(contentsOf: Repository.file(path), encoding: .utf8)
     }
 
     /// `KEY: value` entries of the compose file (values unquoted), in order.
@@ -41,7 +39,7 @@ import Testing
         #expect(compose.contains("ports: [\"9080:80\"]"))
         #expect(compose.contains("./nginx.conf:/etc/nginx/conf.d/default.conf:ro"))
         #expect(compose.contains("dockerfile: docker/Dockerfile"))
-        #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("docker/Dockerfile").path))
+        #expect(FileManager.default.fileExists(atPath: Repository.file("docker/Dockerfile").path))
         #expect(Self.composeValues("HERALD_REDIS", in: compose) == ["redis://redis:6379"])
         #expect(compose.contains("\n  redis:\n"))
     }
@@ -52,7 +50,7 @@ import Testing
         #expect(!copies.isEmpty)
         for copy in copies {
             let source = String(copy.split(separator: " ")[1])
-            #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(source).path), "\(source)")
+            #expect(FileManager.default.fileExists(atPath: Repository.file(source).path), "\(source)")
         }
         let compose = try Self.read("docker/docker-compose.yml")
         let ports =

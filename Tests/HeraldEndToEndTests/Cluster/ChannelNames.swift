@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 /// Subscriber paths for the routing test: each one's path text (before percent-encoding) and the
 /// channel that must decide the node — its first channel without a `.bN` backtrack.
@@ -67,20 +68,5 @@ enum ChannelNames {
         default: name = "\(index)"
         }
         return name
-    }
-}
-
-/// A small deterministic random generator (SplitMix64), so a failure names the same channels again.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

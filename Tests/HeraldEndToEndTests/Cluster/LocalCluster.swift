@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 #if canImport(Glibc)
 import Glibc
@@ -20,8 +21,8 @@ final class LocalCluster: @unchecked Sendable {
         var description: String { "\(id)@\(port)" }
     }
 
-    static let upScript = ShellCommand.repository.appendingPathComponent("cluster/up")
-    static let downScript = ShellCommand.repository.appendingPathComponent("cluster/down")
+    static let upScript = Repository.file("cluster/up")
+    static let downScript = Repository.file("cluster/down")
     /// Nodes a test may add beyond those `cluster/up` starts.
     static let spareNodes = 2
 
@@ -104,24 +105,9 @@ final class LocalCluster: @unchecked Sendable {
         for _ in 0..<200 {
             let base = UInt16.random(in: 20_000...29_000)
             let ports = (0..<nodes).flatMap { [base + UInt16($0), base + 100 + UInt16($0)] } + [base + 50, base + 51]
-            if ports.allSatisfy(isFree) { return base }
+            if ports.allSatisfy(FreePort.isFree) { return base }
         }
         throw HarnessError("no free port block found")
-    }
-
-    private static func isFree(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 
     /// `name pid` lines of the pids file.

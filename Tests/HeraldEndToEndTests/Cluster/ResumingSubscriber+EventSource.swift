@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 extension ResumingSubscriber {
     /// One EventSource connection: sends the last `id:` back as `Last-Event-ID`, as a browser does.

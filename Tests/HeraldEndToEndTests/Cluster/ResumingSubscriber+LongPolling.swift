@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 extension ResumingSubscriber {
     /// Long-polls on one keep-alive connection through nginx, each request carrying the

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 extension ResumingSubscriber {
     /// The path with `?cursor=` once there is a position to resume from (what a browser's

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 /// Asks nginx where it routes subscriber paths: one polling request per path (answered at once),
 /// over a few keep-alive connections, reading `X-Herald-Node` off each answer.

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 #if canImport(Glibc)
 import Glibc
@@ -20,13 +21,6 @@ enum ShellCommand {
 
         var output: String { "exit \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
     }
-
-    /// The repository: four levels above this file (Tests/HeraldEndToEndTests/Cluster/…).
-    static let repository: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url
-    }()
 
     static func run(
         _ executable: URL, _ arguments: [String], environment: [String: String] = [:],

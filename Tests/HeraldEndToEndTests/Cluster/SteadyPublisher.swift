@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,5 @@
+import HeraldTesting
+
 /// Who subscribes to what in the failover tests.
 enum TrafficPlans {
     /// How many subscribers of each transport every channel gets.

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 /// Resuming subscribers on a set of channels and a steady publish stream, all through nginx, with
 /// something done to the cluster part-way through (a node killed, stopped, added).

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// The delivery invariants under load: several publishers, subscribers joining mid-stream over

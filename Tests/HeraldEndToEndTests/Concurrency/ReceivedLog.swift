@@ -1,3 +1,5 @@
+import HeraldTesting
+
 /// What one subscriber of the concurrency test received, and what it should have.
 struct ReceivedLog: Sendable {
     let plan: SubscriberPlan

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 /// Runs one ``SubscriberPlan`` on the calling thread (blocking sockets, every read bounded) until
 /// it has every channel's final id, or the deadline passes.

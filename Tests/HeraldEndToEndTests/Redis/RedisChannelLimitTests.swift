@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Channels in Redis: how many may exist (cluster-wide), and how long one a subscriber created

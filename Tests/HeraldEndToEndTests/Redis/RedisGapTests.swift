@@ -1,5 +1,6 @@
 import Foundation
 import HeraldPublisher
+import HeraldTesting
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Several subscribers joining a channel their node does not host yet, together, while messages

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Redis going away under running nodes: pub/sub connections killed, Redis stopped and restarted

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// A subscriber that leaves one node resumes on another from the shared backlog.

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// Publishing without Herald's own code on the path: the Lua script called with `redis-cli` exactly

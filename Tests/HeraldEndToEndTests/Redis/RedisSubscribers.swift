@@ -1,6 +1,7 @@
 import Foundation
 import HeraldPublisher
 import HeraldRedis
+import HeraldTesting
 import Logging
 import NIOPosix
 

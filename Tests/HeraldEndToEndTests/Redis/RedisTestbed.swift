@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 
 /// One real Redis and Herald nodes sharing it (`--redis`, `--node-id A`, `B`, …), for one test.
 struct RedisTestbed: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Testing
 
 /// With Redis gone, answers say only that the message store is unavailable: where Redis lives is

@@ -8,10 +8,13 @@ import Glibc
 ///
 /// Started with ``start(_:environment:portsAsOptions:)``, which waits for `GET /healthz` on the
 /// admin port; stopped by pid (SIGTERM, then SIGKILL after 5 s) by ``stop()`` or on deinit.
-final class HeraldProcess: @unchecked Sendable {
-    let port: UInt16
-    let adminPort: UInt16
-    let arguments: [String]
+public final class HeraldProcess: @unchecked Sendable {
+    /// The public (subscriber) listener's port.
+    public let port: UInt16
+    /// The admin (publisher, stats, health) listener's port.
+    public let adminPort: UInt16
+    /// The full command line after the executable.
+    public let arguments: [String]
     private let process: Process
     private let stdoutURL: URL
     private let stderrURL: URL
@@ -32,11 +35,12 @@ final class HeraldProcess: @unchecked Sendable {
         if !stopped { stop() }
     }
 
-    var pid: Int32 { process.processIdentifier }
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
 
     /// The `herald` executable: `HERALD_E2E_BINARY` if set (to test another build), else the one
     /// next to the test bundle in the build directory.
-    static var executableURL: URL {
+    public static var executableURL: URL {
         get throws {
             if let override = ProcessInfo.processInfo.environment["HERALD_E2E_BINARY"], !override.isEmpty {
                 return URL(fileURLWithPath: override)
@@ -69,7 +73,7 @@ final class HeraldProcess: @unchecked Sendable {
     /// `HERALD_ADMIN_PORT` instead; with a `fileLimit` the process may open only that many files
     /// (RLIMIT_NOFILE, set by `prlimit`, which then becomes herald: same pid). Retries on fresh
     /// ports if the chosen ones were taken.
-    static func start(
+    public static func start(
         _ arguments: [String] = [], environment: [String: String] = [:], portsAsOptions: Bool = true,
         fileLimit: Int? = nil
     ) async throws -> HeraldProcess {
@@ -78,9 +82,13 @@ final class HeraldProcess: @unchecked Sendable {
             let port = try FreePort.pick()
             var adminPort = try FreePort.pick()
             while adminPort == port { adminPort = try FreePort.pick() }
-            let node = try launch(
-                arguments, environment: environment, port: port, adminPort: adminPort, portsAsOptions: portsAsOptions,
-                fileLimit: fileLimit)
+            // Off the concurrency pool: a fork of the test process is slow under load, and many
+            // tests start nodes at once.
+            let node = try await Blocking.run { [adminPort] in
+                try launch(
+                    arguments, environment: environment, port: port, adminPort: adminPort,
+                    portsAsOptions: portsAsOptions, fileLimit: fileLimit)
+            }
             do {
                 try await node.waitUntilHealthy()
                 return node
@@ -96,7 +104,7 @@ final class HeraldProcess: @unchecked Sendable {
     }
 
     /// Launches the process without waiting for it (lifecycle tests).
-    static func launch(
+    public static func launch(
         _ arguments: [String], environment: [String: String] = [:], port: UInt16, adminPort: UInt16,
         portsAsOptions: Bool = true, fileLimit: Int? = nil
     ) throws -> HeraldProcess {
@@ -135,12 +143,12 @@ final class HeraldProcess: @unchecked Sendable {
     }
 
     /// `prlimit` (util-linux), which runs a command with other resource limits.
-    static let prlimitPath = "/usr/bin/prlimit"
-    static var canLimitFiles: Bool { FileManager.default.isExecutableFile(atPath: prlimitPath) }
+    public static let prlimitPath = "/usr/bin/prlimit"
+    public static var canLimitFiles: Bool { FileManager.default.isExecutableFile(atPath: prlimitPath) }
 
     /// Whether the process holds a descriptor for its TCP connection with the client at local port
     /// `clientPort` (the connection's inode, from `/proc/<pid>/net/tcp`, among its open files).
-    func holdsConnection(clientPort: UInt16) -> Bool {
+    public func holdsConnection(clientPort: UInt16) -> Bool {
         // Read to the end: procfs files report a size of 0.
         guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/net/tcp") else { return false }
         defer { try? file.close() }
@@ -161,7 +169,7 @@ final class HeraldProcess: @unchecked Sendable {
     }
 
     /// Polls `GET /healthz` on the admin port every 20 ms until it answers 200; gives up after 10 s.
-    func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
+    public func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
         let adminPort = self.adminPort
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -181,16 +189,19 @@ final class HeraldProcess: @unchecked Sendable {
     }
 
     /// What the process wrote to stdout.
-    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
     /// What the process wrote to stderr (its log).
-    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
     /// Both, for failure messages.
-    var output: String { "args: \(arguments.joined(separator: " "))\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+    public var output: String {
+        "args: \(arguments.joined(separator: " "))\n--- stdout\n\(stdout)--- stderr\n\(stderr)"
+    }
 
-    var isRunning: Bool { process.isRunning }
+    /// Whether the process is still running.
+    public var isRunning: Bool { process.isRunning }
 
     /// Waits up to `timeout` for the process to exit; its status, or nil if it is still running.
-    func waitForExit(timeout: Duration) -> Int32? {
+    public func waitForExit(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
         if process.isRunning { return nil }
@@ -198,14 +209,14 @@ final class HeraldProcess: @unchecked Sendable {
     }
 
     /// Sends SIGTERM and waits (up to `timeout`) for the exit status; nil if it did not exit.
-    func terminate(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async throws -> Int32? {
+    public func terminate(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async throws -> Int32? {
         expectExit()
         kill(pid, signal)
         return try await Blocking.run { self.waitForExit(timeout: timeout) }
     }
 
     /// The process is meant to exit (a lifecycle test): do not report its exit as unexpected.
-    func expectExit() {
+    public func expectExit() {
         lock.lock()
         stopped = true
         lock.unlock()
@@ -214,7 +225,7 @@ final class HeraldProcess: @unchecked Sendable {
     /// Stops the process without blocking the caller: SIGTERM now, SIGKILL from a background
     /// thread if it is still running after 5 s (then its log is printed: a node that does not stop
     /// on SIGTERM is worth knowing about). Idempotent.
-    func stop() {
+    public func stop() {
         lock.lock()
         let already = stopped
         stopped = true

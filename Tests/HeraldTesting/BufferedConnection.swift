@@ -1,21 +1,24 @@
 /// A socket with a read buffer: lines, exact byte counts and read-to-close, each bounded by a
 /// deadline. Bytes are consumed only once a read is complete, so a timed-out read loses nothing.
-final class BufferedConnection: @unchecked Sendable {
-    let socket: TCPSocket
+public final class BufferedConnection: @unchecked Sendable {
+    /// The socket read from (and written to directly).
+    public let socket: TCPSocket
     private var buffer: [UInt8] = []
     private var start = 0
     /// The peer closed (or reset) the connection.
-    private(set) var isClosed = false
+    public private(set) var isClosed = false
 
-    init(socket: TCPSocket) {
+    /// Wraps a connected socket.
+    public init(socket: TCPSocket) {
         self.socket = socket
     }
 
-    var buffered: ArraySlice<UInt8> { buffer[start...] }
+    /// The bytes read but not consumed yet.
+    public var buffered: ArraySlice<UInt8> { buffer[start...] }
 
     /// Reads more bytes into the buffer. False on timeout or when the peer has closed.
     @discardableResult
-    func fill(deadline: Deadline) -> Bool {
+    public func fill(deadline: Deadline) -> Bool {
         guard !isClosed else { return false }
         switch socket.receive(deadline: deadline) {
         case .bytes(let bytes):
@@ -34,19 +37,19 @@ final class BufferedConnection: @unchecked Sendable {
     }
 
     /// Removes and returns the next `count` buffered bytes.
-    func take(_ count: Int) -> [UInt8] {
+    public func take(_ count: Int) -> [UInt8] {
         let bytes = Array(buffer[start..<(start + count)])
         start += count
         return bytes
     }
 
     /// Removes and returns everything buffered.
-    func takeAll() -> [UInt8] {
+    public func takeAll() -> [UInt8] {
         take(buffer.count - start)
     }
 
     /// The next line without its CRLF (or LF). Throws on timeout or close.
-    func readLine(deadline: Deadline, what: String = "line") throws -> String {
+    public func readLine(deadline: Deadline, what: String = "line") throws -> String {
         var searched = 0  // bytes after `start` already searched (fill may move `start`)
         while true {
             if let lf = buffer[(start + searched)...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -64,7 +67,7 @@ final class BufferedConnection: @unchecked Sendable {
     }
 
     /// Exactly `count` bytes. Throws on timeout or close.
-    func readExact(_ count: Int, deadline: Deadline, what: String = "body") throws -> [UInt8] {
+    public func readExact(_ count: Int, deadline: Deadline, what: String = "body") throws -> [UInt8] {
         while buffer.count - start < count {
             guard fill(deadline: deadline) else {
                 throw HarnessError(
@@ -76,7 +79,7 @@ final class BufferedConnection: @unchecked Sendable {
     }
 
     /// Whether `count` bytes are buffered, reading until they are or the deadline passes.
-    func ensure(_ count: Int, deadline: Deadline) -> Bool {
+    public func ensure(_ count: Int, deadline: Deadline) -> Bool {
         while buffer.count - start < count {
             guard fill(deadline: deadline) else { return false }
         }
@@ -84,7 +87,7 @@ final class BufferedConnection: @unchecked Sendable {
     }
 
     /// Everything until the peer closes. Throws on timeout.
-    func readToClose(deadline: Deadline) throws -> [UInt8] {
+    public func readToClose(deadline: Deadline) throws -> [UInt8] {
         while !isClosed {
             if !fill(deadline: deadline) && !isClosed {
                 throw HarnessError("timed out waiting for the connection to close")
@@ -94,7 +97,7 @@ final class BufferedConnection: @unchecked Sendable {
     }
 
     /// Waits until the peer closes, discarding what arrives; false on timeout.
-    func waitForClose(deadline: Deadline) -> Bool {
+    public func waitForClose(deadline: Deadline) -> Bool {
         while !isClosed {
             if !fill(deadline: deadline) && !isClosed { return false }
             _ = takeAll()

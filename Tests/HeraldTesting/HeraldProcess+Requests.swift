@@ -3,20 +3,21 @@ import Foundation
 /// Requests tests make all the time: publish, delete, stats, subscriber GETs.
 extension HeraldProcess {
     /// A request on the admin listener (publisher, stats, health).
-    func admin(
+    public func admin(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
     ) async throws -> HTTPResponse {
         try await RawHTTPClient.request(port: adminPort, method, path, headers: headers, body: body)
     }
 
     /// A request on the public listener (subscribers).
-    func get(
+    public func get(
         _ path: String, headers: [(String, String)] = [], timeout: Duration = .seconds(5)
     ) async throws -> HTTPResponse {
         try await RawHTTPClient.request(port: port, "GET", path, headers: headers, timeout: timeout)
     }
 
-    func request(
+    /// A request with any method on the public listener.
+    public func request(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
     ) async throws -> HTTPResponse {
         try await RawHTTPClient.request(port: port, method, path, headers: headers, body: body)
@@ -24,7 +25,7 @@ extension HeraldProcess {
 
     /// `POST /pub?id=<channel>` with `text` as the body; fails the call unless 200.
     @discardableResult
-    func publish(
+    public func publish(
         _ channel: String, _ text: String, eventID: String? = nil, eventType: String? = nil,
         headers: [(String, String)] = []
     ) async throws -> HTTPResponse {
@@ -38,7 +39,7 @@ extension HeraldProcess {
     }
 
     /// Publishes `texts` in order on one keep-alive connection.
-    func publishAll(_ channel: String, _ texts: [String]) async throws {
+    public func publishAll(_ channel: String, _ texts: [String]) async throws {
         let adminPort = self.adminPort
         try await Blocking.run {
             let client = try RawHTTPClient(port: adminPort)
@@ -51,19 +52,21 @@ extension HeraldProcess {
     }
 
     /// `/channels-stats` with an optional `id` and `Accept`.
-    func stats(_ id: String? = nil, accept: String? = nil) async throws -> HTTPResponse {
+    public func stats(_ id: String? = nil, accept: String? = nil) async throws -> HTTPResponse {
         let path = id.map { "/channels-stats?id=\(Query.encode($0))" } ?? "/channels-stats"
         return try await admin("GET", path, headers: accept.map { [("Accept", $0)] } ?? [])
     }
 
     /// The JSON body of a stats or channel-info answer.
-    func statsJSON(_ id: String? = nil) async throws -> [String: Any] {
+    public func statsJSON(_ id: String? = nil) async throws -> [String: Any] {
         try JSON.object(try await stats(id).body)
     }
 
     /// Polls the stats of `channel` until its subscriber count is `count` (subscriptions are
     /// asynchronous: a stream's head can arrive before it is registered).
-    func waitForSubscribers(_ channel: String, count: Int, timeout: Duration = .seconds(5)) async throws -> Bool {
+    public func waitForSubscribers(
+        _ channel: String, count: Int, timeout: Duration = .seconds(5)
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let response = try await stats(channel)
@@ -79,8 +82,9 @@ extension HeraldProcess {
 }
 
 /// Query-string encoding as `encodeURIComponent` does it.
-enum Query {
-    static func encode(_ text: String) -> String {
+public enum Query {
+    /// `text` percent-encoded for a query value.
+    public static func encode(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics.intersection(
             CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
         allowed.insert(charactersIn: "-_.!~*'()/")
@@ -89,13 +93,15 @@ enum Query {
 }
 
 /// `JSONSerialization` shortcuts that fail with the offending text.
-enum JSON {
-    static func object(_ bytes: [UInt8]) throws -> [String: Any] {
+public enum JSON {
+    /// `bytes` parsed as a JSON object; throws with the text if it is not one.
+    public static func object(_ bytes: [UInt8]) throws -> [String: Any] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw HarnessError("not a JSON object: \(String(decoding: bytes, as: UTF8.self).debugDescription)")
         }
         return object
     }
 
-    static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+    /// A JSON number as an `Int`, nil if `value` is not a number.
+    public static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
 }

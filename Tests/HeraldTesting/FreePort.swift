@@ -3,15 +3,14 @@ import Glibc
 #endif
 
 /// Loopback ports nobody listens on: bind to 127.0.0.1:0, read the port, close.
-enum FreePort {
-    static func pick() throws -> UInt16 {
+public enum FreePort {
+    /// A port the kernel picked for an ephemeral bind on 127.0.0.1, free now (not reserved: start
+    /// the server on it soon, and retry on another if it was taken meanwhile).
+    public static func pick() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var address = loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
@@ -23,11 +22,9 @@ enum FreePort {
     }
 
     /// A listening socket holding a port, for the port-in-use test. Close it with `close(fd)`.
-    static func occupy() throws -> (fd: Int32, port: UInt16) {
+    public static func occupy() throws -> (fd: Int32, port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var address = loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
@@ -36,5 +33,26 @@ enum FreePort {
         }
         guard ok else { throw HarnessError("could not occupy a port") }
         return (fd, UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether `port` on 127.0.0.1 can be bound now (for a block of fixed ports).
+    public static func isFree(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        return address
     }
 }

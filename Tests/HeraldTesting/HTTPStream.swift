@@ -1,17 +1,20 @@
 /// A long-lived HTTP response read incrementally (streaming `/sub`, EventSource `/ev`): the head
 /// first, then the body chunk by chunk until a condition holds, the stream ends or a deadline passes.
-final class HTTPStream: @unchecked Sendable {
-    let connection: BufferedConnection
-    let head: HTTPHead
-    let isChunked: Bool
+public final class HTTPStream: @unchecked Sendable {
+    /// The connection the stream arrives on.
+    public let connection: BufferedConnection
+    /// The response head.
+    public let head: HTTPHead
+    /// Whether the body is chunk-encoded.
+    public let isChunked: Bool
     /// The decoded body received so far.
-    private(set) var body: [UInt8] = []
+    public private(set) var body: [UInt8] = []
     /// Each chunk's payload, in order (chunked responses only).
-    private(set) var chunks: [[UInt8]] = []
+    public private(set) var chunks: [[UInt8]] = []
     /// The terminating zero-size chunk arrived.
-    private(set) var sawLastChunk = false
+    public private(set) var sawLastChunk = false
     /// The server closed the connection.
-    var isClosed: Bool { connection.isClosed }
+    public var isClosed: Bool { connection.isClosed }
     private var pendingChunkSize: Int?
 
     private init(connection: BufferedConnection, head: HTTPHead) {
@@ -21,7 +24,7 @@ final class HTTPStream: @unchecked Sendable {
     }
 
     /// Connects, sends `GET path` and reads the response head.
-    static func open(
+    public static func open(
         port: UInt16, _ path: String, headers: [(String, String)] = [], version: String = "HTTP/1.1",
         timeout: Duration = .seconds(5), receiveBuffer: Int? = nil
     ) throws -> HTTPStream {
@@ -38,15 +41,19 @@ final class HTTPStream: @unchecked Sendable {
         return stream
     }
 
-    var status: Int { head.status }
-    var text: String { String(decoding: body, as: UTF8.self) }
+    /// The status code.
+    public var status: Int { head.status }
+    /// The decoded body so far as UTF-8 text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
     /// The body is complete: last chunk seen, or (unchunked) the connection closed.
-    var ended: Bool { sawLastChunk || (connection.isClosed && connection.buffered.isEmpty && pendingChunkSize == nil) }
+    public var ended: Bool {
+        sawLastChunk || (connection.isClosed && connection.buffered.isEmpty && pendingChunkSize == nil)
+    }
 
     /// Decodes what is buffered, reading more once if nothing complete is there.
     /// Returns the newly decoded bytes, or nil on timeout / end.
     @discardableResult
-    func readSome(deadline: Deadline) throws -> [UInt8]? {
+    public func readSome(deadline: Deadline) throws -> [UInt8]? {
         while true {
             if let decoded = try decodeBuffered(), !decoded.isEmpty { return decoded }
             if sawLastChunk { return nil }
@@ -93,7 +100,7 @@ final class HTTPStream: @unchecked Sendable {
     }
 
     /// Reads until `condition` holds (true), or the stream ends / the deadline passes (false).
-    func read(timeout: Duration = .seconds(5), until condition: (HTTPStream) -> Bool) throws -> Bool {
+    public func read(timeout: Duration = .seconds(5), until condition: (HTTPStream) -> Bool) throws -> Bool {
         let deadline = Deadline.after(timeout)
         while !condition(self) {
             if try readSome(deadline: deadline) == nil {
@@ -104,7 +111,7 @@ final class HTTPStream: @unchecked Sendable {
     }
 
     /// Reads until the body ends (last chunk or close); false on timeout.
-    func readToEnd(timeout: Duration = .seconds(5)) throws -> Bool {
+    public func readToEnd(timeout: Duration = .seconds(5)) throws -> Bool {
         let deadline = Deadline.after(timeout)
         while !ended {
             if try readSome(deadline: deadline) == nil {
@@ -116,16 +123,17 @@ final class HTTPStream: @unchecked Sendable {
     }
 
     /// Waits until the server closes the connection (after the body ended); false on timeout.
-    func waitForClose(timeout: Duration = .seconds(5)) -> Bool {
+    public func waitForClose(timeout: Duration = .seconds(5)) -> Bool {
         connection.waitForClose(deadline: .after(timeout))
     }
 
-    func close() { connection.socket.close() }
+    /// Closes the connection.
+    public func close() { connection.socket.close() }
 }
 
 extension HTTPStream {
     /// Opens a stream off the cooperative pool.
-    static func connect(
+    public static func connect(
         port: UInt16, _ path: String, headers: [(String, String)] = [], version: String = "HTTP/1.1",
         receiveBuffer: Int? = nil
     ) async throws -> HTTPStream {
@@ -135,24 +143,24 @@ extension HTTPStream {
     }
 
     /// Reads until the decoded body contains `text`.
-    func readUntil(contains text: String, timeout: Duration = .seconds(5)) async throws -> Bool {
+    public func readUntil(contains text: String, timeout: Duration = .seconds(5)) async throws -> Bool {
         try await Blocking.run { try self.read(timeout: timeout) { $0.text.contains(text) } }
     }
 
     /// Reads until `condition` holds on the stream.
-    func readUntil(
+    public func readUntil(
         timeout: Duration = .seconds(5), _ condition: @escaping @Sendable (HTTPStream) -> Bool
     ) async throws -> Bool {
         try await Blocking.run { try self.read(timeout: timeout, until: condition) }
     }
 
     /// Reads until the body ends; false on timeout.
-    func readEnd(timeout: Duration = .seconds(5)) async throws -> Bool {
+    public func readEnd(timeout: Duration = .seconds(5)) async throws -> Bool {
         try await Blocking.run { try self.readToEnd(timeout: timeout) }
     }
 
     /// Reads whatever arrives for `duration` (to check that nothing more comes).
-    func drain(for duration: Duration) async throws {
+    public func drain(for duration: Duration) async throws {
         _ = try await Blocking.run { try self.read(timeout: duration) { _ in false } }
     }
 }

@@ -1,5 +1,5 @@
 /// A reply of the RESP2 protocol.
-indirect enum RESPReply: Sendable, Equatable, CustomStringConvertible {
+public indirect enum RESPReply: Sendable, Equatable, CustomStringConvertible {
     case simple(String)
     case error(String)
     case integer(Int)
@@ -7,7 +7,7 @@ indirect enum RESPReply: Sendable, Equatable, CustomStringConvertible {
     case array([RESPReply]?)
 
     /// The text of a simple string or bulk string.
-    var string: String? {
+    public var string: String? {
         switch self {
         case .simple(let text): text
         case .bulk(let bytes?): String(decoding: bytes, as: UTF8.self)
@@ -15,17 +15,20 @@ indirect enum RESPReply: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    var integer: Int? {
+    /// An integer reply, or a string reply that holds an integer.
+    public var integer: Int? {
         if case .integer(let value) = self { return value }
         return string.flatMap { Int($0) }
     }
 
-    var array: [RESPReply]? {
+    /// The items of a non-nil array reply.
+    public var array: [RESPReply]? {
         if case .array(let items?) = self { return items }
         return nil
     }
 
-    var description: String {
+    /// The reply in RESP-like notation, for failure messages.
+    public var description: String {
         switch self {
         case .simple(let text): "+\(text)"
         case .error(let text): "-\(text)"
@@ -38,17 +41,20 @@ indirect enum RESPReply: Sendable, Equatable, CustomStringConvertible {
 
 /// A RESP client on one blocking socket, independent of Herald's own Redis code: the tests use it
 /// to look into Redis and to break things (`CLIENT KILL`, `DEBUG`). Every read has a deadline.
-final class RedisTestClient: @unchecked Sendable {
-    let connection: BufferedConnection
-    let timeout: Duration
+public final class RedisTestClient: @unchecked Sendable {
+    /// The connection commands go out on.
+    public let connection: BufferedConnection
+    /// How long a reply may take.
+    public let timeout: Duration
 
-    init(port: UInt16, timeout: Duration = .seconds(5)) throws {
+    /// Connects to `127.0.0.1:port`.
+    public init(port: UInt16, timeout: Duration = .seconds(5)) throws {
         connection = BufferedConnection(socket: try TCPSocket(port: port))
         self.timeout = timeout
     }
 
     /// Sends one command and reads its reply.
-    func command(_ arguments: [String]) throws -> RESPReply {
+    public func command(_ arguments: [String]) throws -> RESPReply {
         var bytes = Array("*\(arguments.count)\r\n".utf8)
         for argument in arguments {
             let utf8 = Array(argument.utf8)
@@ -82,12 +88,13 @@ final class RedisTestClient: @unchecked Sendable {
         }
     }
 
-    func close() { connection.socket.close() }
+    /// Closes the connection.
+    public func close() { connection.socket.close() }
 }
 
 extension RedisServerProcess {
     /// One command on a fresh connection, off the cooperative pool.
-    func command(_ arguments: String...) async throws -> RESPReply {
+    public func command(_ arguments: String...) async throws -> RESPReply {
         let port = self.port
         return try await Blocking.run {
             let client = try RedisTestClient(port: port)

@@ -2,8 +2,9 @@ import Foundation
 
 /// Runs blocking socket code on a thread of its own, so a test awaiting it never ties up a
 /// thread of Swift's cooperative pool (two on a 2-core machine) and tests can run side by side.
-enum Blocking {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public enum Blocking {
+    /// Runs `body` on a new thread (4 MiB stack) and returns its result or rethrows its error.
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try body() })
@@ -16,26 +17,31 @@ enum Blocking {
 
 /// A failure of the harness itself (timeout, unexpected end of stream, bad framing), with a
 /// message that says what was expected.
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct HarnessError: Error, CustomStringConvertible {
+    /// What went wrong, and what was expected.
+    public let description: String
+    /// An error that says `description`.
+    public init(_ description: String) { self.description = description }
 }
 
 /// A point in time after which a read gives up.
-struct Deadline: Sendable {
-    let instant: ContinuousClock.Instant
+public struct Deadline: Sendable {
+    /// The instant it passes.
+    public let instant: ContinuousClock.Instant
 
-    static func after(_ duration: Duration) -> Deadline {
+    /// The deadline `duration` from now.
+    public static func after(_ duration: Duration) -> Deadline {
         Deadline(instant: .now + duration)
     }
 
     /// Milliseconds left, at least 0, for `poll`.
-    var remainingMilliseconds: Int32 {
+    public var remainingMilliseconds: Int32 {
         let left = instant - .now
         if left <= .zero { return 0 }
         let (seconds, attoseconds) = left.components
         return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
     }
 
-    var hasPassed: Bool { ContinuousClock.now >= instant }
+    /// Whether the deadline is behind us.
+    public var hasPassed: Bool { ContinuousClock.now >= instant }
 }

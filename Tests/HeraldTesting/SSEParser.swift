@@ -1,15 +1,20 @@
 /// One Server-Sent Event, or a comment line.
-struct SSEEvent: Sendable, CustomStringConvertible {
-    var id: String?
-    var event: String?
-    var dataLines: [String] = []
+public struct SSEEvent: Sendable, CustomStringConvertible {
+    /// The last `id:` field, if any.
+    public var id: String?
+    /// The last `event:` field, if any.
+    public var event: String?
+    /// The `data:` fields, in order.
+    public var dataLines: [String] = []
 
-    var data: String { dataLines.joined(separator: "\n") }
-    var description: String { "SSE(id: \(id ?? "-"), event: \(event ?? "-"), data: \(data.prefix(200)))" }
+    /// The data lines joined with LF, as a browser dispatches them.
+    public var data: String { dataLines.joined(separator: "\n") }
+    /// A one-line summary, for failure messages.
+    public var description: String { "SSE(id: \(id ?? "-"), event: \(event ?? "-"), data: \(data.prefix(200)))" }
 }
 
 /// What an EventSource stream carried, in order.
-enum SSEItem: Sendable {
+public enum SSEItem: Sendable {
     case comment(String)
     case event(SSEEvent)
 }
@@ -18,32 +23,38 @@ enum SSEItem: Sendable {
 /// or CR; `:` starts a comment; `field: value` (one optional space stripped); a blank line ends
 /// an event. Events without data are not dispatched (as a browser does), but still recorded in
 /// ``items`` so tests see everything.
-final class SSEParser: @unchecked Sendable {
-    private(set) var items: [SSEItem] = []
+public final class SSEParser: @unchecked Sendable {
+    /// Every event and comment parsed so far, in order.
+    public private(set) var items: [SSEItem] = []
     private var line: [UInt8] = []
     private var current = SSEEvent()
     private var currentHasFields = false
     private var lastWasCR = false
 
-    init() {}
+    /// An empty parser.
+    public init() {}
 
-    convenience init(_ bytes: [UInt8]) {
+    /// A parser fed with `bytes`.
+    public convenience init(_ bytes: [UInt8]) {
         self.init()
         feed(bytes)
     }
 
-    var events: [SSEEvent] {
+    /// The events parsed so far, in order.
+    public var events: [SSEEvent] {
         items.compactMap { if case .event(let event) = $0 { event } else { nil } }
     }
 
-    var comments: [String] {
+    /// The comment lines, without the leading `:` and one space.
+    public var comments: [String] {
         items.compactMap { if case .comment(let text) = $0 { text } else { nil } }
     }
 
     /// Events whose data is a message (not comments), in order.
-    var dataEvents: [SSEEvent] { events.filter { !$0.dataLines.isEmpty } }
+    public var dataEvents: [SSEEvent] { events.filter { !$0.dataLines.isEmpty } }
 
-    func feed(_ bytes: some Sequence<UInt8>) {
+    /// Parses more of the stream; a line or event split across calls is completed later.
+    public func feed(_ bytes: some Sequence<UInt8>) {
         for byte in bytes {
             if byte == 10 && lastWasCR {
                 lastWasCR = false

@@ -6,15 +6,16 @@ import Glibc
 
 /// A blocking IPv4 TCP socket with deadlines on every read (`poll`) and a receive timeout
 /// (`SO_RCVTIMEO`) as a second guard, so no test can hang on the network.
-final class TCPSocket: @unchecked Sendable {
-    private(set) var fd: Int32
+public final class TCPSocket: @unchecked Sendable {
+    /// The file descriptor, -1 once closed.
+    public private(set) var fd: Int32
     /// Set when the peer reset the connection instead of closing it cleanly.
-    private(set) var wasReset = false
+    public private(set) var wasReset = false
 
     /// Connects to `host:port`. A small `receiveBuffer` (set before connecting) keeps the kernel
     /// from buffering much for a client that does not read; `source` is the local address to
     /// connect from (any of 127.0.0.0/8 on loopback), so one test can be several clients.
-    init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int? = nil, source: String? = nil) throws {
+    public init(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int? = nil, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
         if let receiveBuffer { setOption(SO_RCVBUF, Int32(receiveBuffer)) }
@@ -64,7 +65,7 @@ final class TCPSocket: @unchecked Sendable {
     }
 
     /// Writes all of `bytes`; throws if the peer is gone.
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { raw in
@@ -78,16 +79,18 @@ final class TCPSocket: @unchecked Sendable {
         }
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    /// Writes `text` as UTF-8.
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    enum ReadResult {
+    /// What a ``receive(max:deadline:)`` got.
+    public enum ReadResult {
         case bytes([UInt8])
         case timeout
         case closed
     }
 
     /// Reads what is available (up to `max` bytes), waiting until `deadline`.
-    func receive(max: Int = 65536, deadline: Deadline) -> ReadResult {
+    public func receive(max: Int = 65536, deadline: Deadline) -> ReadResult {
         guard fd >= 0 else { return .closed }
         while true {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -113,7 +116,7 @@ final class TCPSocket: @unchecked Sendable {
     }
 
     /// The local port of the connection (what the server sees as the client's port).
-    var localPort: UInt16? {
+    public var localPort: UInt16? {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let result = withUnsafeMutablePointer(to: &address) {
@@ -123,11 +126,12 @@ final class TCPSocket: @unchecked Sendable {
     }
 
     /// Half-closes the sending side.
-    func shutdownWrite() {
+    public func shutdownWrite() {
         if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
     }
 
-    func close() {
+    /// Closes the socket (a normal close); idempotent.
+    public func close() {
         if fd >= 0 {
             Glibc.close(fd)
             fd = -1
@@ -135,7 +139,7 @@ final class TCPSocket: @unchecked Sendable {
     }
 
     /// Closes with a reset (SO_LINGER 0), like a client that vanishes.
-    func abort() {
+    public func abort() {
         guard fd >= 0 else { return }
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))

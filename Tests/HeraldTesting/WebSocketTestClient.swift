@@ -4,44 +4,62 @@ import Foundation
 /// A WebSocket client (RFC 6455) on a blocking socket: the handshake with a random key and an
 /// independent check of `Sec-WebSocket-Accept`, server frames of every length encoding, and masked
 /// (or deliberately broken) client frames. Every read has a deadline.
-final class WebSocketTestClient: @unchecked Sendable {
-    enum Opcode: UInt8, Sendable {
+public final class WebSocketTestClient: @unchecked Sendable {
+    /// The frame opcodes of RFC 6455.
+    public enum Opcode: UInt8, Sendable {
         case continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xA
     }
 
-    struct Frame: Sendable, CustomStringConvertible {
-        var fin: Bool
-        var opcode: UInt8
-        var masked: Bool
-        var payload: [UInt8]
+    /// One frame as received (unmasked).
+    public struct Frame: Sendable, CustomStringConvertible {
+        /// The FIN bit: the last frame of a message.
+        public var fin: Bool
+        /// The opcode, possibly one RFC 6455 does not define.
+        public var opcode: UInt8
+        /// Whether it came masked (a server must not mask).
+        public var masked: Bool
+        /// The payload, unmasked.
+        public var payload: [UInt8]
 
-        var text: String { String(decoding: payload, as: UTF8.self) }
-        var isText: Bool { opcode == Opcode.text.rawValue }
-        var isClose: Bool { opcode == Opcode.close.rawValue }
+        /// The payload as UTF-8 text.
+        public var text: String { String(decoding: payload, as: UTF8.self) }
+        /// Whether it is a text frame.
+        public var isText: Bool { opcode == Opcode.text.rawValue }
+        /// Whether it is a close frame.
+        public var isClose: Bool { opcode == Opcode.close.rawValue }
         /// The status code of a close frame, if it carries one.
-        var closeCode: UInt16? {
+        public var closeCode: UInt16? {
             guard isClose, payload.count >= 2 else { return nil }
             return UInt16(payload[0]) << 8 | UInt16(payload[1])
         }
         /// The reason text of a close frame.
-        var closeReason: String { isClose && payload.count > 2 ? String(decoding: payload[2...], as: UTF8.self) : "" }
-        var description: String { "frame(op \(opcode), fin \(fin), \(payload.count) bytes: \(text.prefix(120)))" }
+        public var closeReason: String {
+            isClose && payload.count > 2 ? String(decoding: payload[2...], as: UTF8.self) : ""
+        }
+        /// A one-line summary, for failure messages.
+        public var description: String {
+            "frame(op \(opcode), fin \(fin), \(payload.count) bytes: \(text.prefix(120)))"
+        }
     }
 
-    enum Event: Sendable {
+    /// What ``next(deadline:)`` got.
+    public enum Event: Sendable {
         case frame(Frame)
         case timeout
         case closed
     }
 
-    static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    /// The GUID of RFC 6455 that `Sec-WebSocket-Accept` is computed with.
+    public static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    let connection: BufferedConnection
+    /// The connection frames arrive on.
+    public let connection: BufferedConnection
     /// The handshake response.
-    let handshake: HTTPHead
-    let key: String
+    public let handshake: HTTPHead
+    /// The `Sec-WebSocket-Key` sent.
+    public let key: String
     /// Every frame received so far.
-    private(set) var received: [Frame] = []
+    public private(set) var received: [Frame] = []
 
     private init(connection: BufferedConnection, handshake: HTTPHead, key: String) {
         self.connection = connection
@@ -49,14 +67,15 @@ final class WebSocketTestClient: @unchecked Sendable {
         self.key = key
     }
 
-    static func acceptValue(for key: String) -> String {
+    /// The `Sec-WebSocket-Accept` value a server must answer to `key`.
+    public static func acceptValue(for key: String) -> String {
         Data(Insecure.SHA1.hash(data: Array((key + guid).utf8))).base64EncodedString()
     }
 
     /// Sends the upgrade request and reads the response head. Headers listed in `omit` are left
     /// out; `version` is the `Sec-WebSocket-Version` sent. The result's `handshake.status` is 101
     /// on success; any other answer's body (Content-Length) is consumed.
-    static func open(
+    public static func open(
         port: UInt16, _ path: String, version: String = "13", omit: Set<String> = [],
         extraHeaders: [(String, String)] = [], timeout: Duration = .seconds(5), receiveBuffer: Int? = nil
     ) throws -> WebSocketTestClient {
@@ -77,7 +96,7 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// Whether the handshake succeeded with the right accept value.
-    var isAccepted: Bool {
+    public var isAccepted: Bool {
         handshake.status == 101 && handshake.headers["Sec-WebSocket-Accept"] == Self.acceptValue(for: key)
     }
 
@@ -85,7 +104,7 @@ final class WebSocketTestClient: @unchecked Sendable {
 
     /// The next frame, `.timeout` when none is complete by `deadline`, `.closed` when the
     /// connection ended.
-    func next(deadline: Deadline) throws -> Event {
+    public func next(deadline: Deadline) throws -> Event {
         guard connection.ensure(2, deadline: deadline) else { return connection.isClosed ? .closed : .timeout }
         let header = Array(connection.buffered.prefix(2))
         let fin = header[0] & 0x80 != 0
@@ -123,13 +142,13 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// The next frame within `timeout`; nil on timeout or close.
-    func readFrame(timeout: Duration = .seconds(5)) throws -> Frame? {
+    public func readFrame(timeout: Duration = .seconds(5)) throws -> Frame? {
         if case .frame(let frame) = try next(deadline: .after(timeout)) { return frame }
         return nil
     }
 
     /// Reads frames until `condition` holds on all frames so far (true), or timeout/close (false).
-    func read(timeout: Duration = .seconds(5), until condition: ([Frame]) -> Bool) throws -> Bool {
+    public func read(timeout: Duration = .seconds(5), until condition: ([Frame]) -> Bool) throws -> Bool {
         let deadline = Deadline.after(timeout)
         while !condition(received) {
             guard case .frame = try next(deadline: deadline) else { return condition(received) }
@@ -138,7 +157,7 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// Reads frames until the server closes the TCP connection; false on timeout.
-    func readUntilClosed(timeout: Duration = .seconds(5)) throws -> Bool {
+    public func readUntilClosed(timeout: Duration = .seconds(5)) throws -> Bool {
         let deadline = Deadline.after(timeout)
         while true {
             switch try next(deadline: deadline) {
@@ -149,13 +168,15 @@ final class WebSocketTestClient: @unchecked Sendable {
         }
     }
 
-    var isClosed: Bool { connection.isClosed }
-    var textFrames: [Frame] { received.filter(\.isText) }
+    /// Whether the server closed the TCP connection.
+    public var isClosed: Bool { connection.isClosed }
+    /// The text frames received so far.
+    public var textFrames: [Frame] { received.filter(\.isText) }
 
     // MARK: Writing
 
     /// Sends a frame, masked unless told otherwise. `lengthOverride` lies about the length.
-    func send(_ opcode: UInt8, payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
+    public func send(_ opcode: UInt8, payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         let maskBit: UInt8 = masked ? 0x80 : 0
         if payload.count < 126 {
@@ -177,22 +198,26 @@ final class WebSocketTestClient: @unchecked Sendable {
         try connection.socket.send(frame)
     }
 
-    func send(_ opcode: Opcode, payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
+    /// Sends a frame with `opcode`, masked unless told otherwise.
+    public func send(_ opcode: Opcode, payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
         try send(opcode.rawValue, payload: payload, fin: fin, masked: masked)
     }
 
-    func sendText(_ text: String) throws { try send(.text, payload: Array(text.utf8)) }
+    /// Sends one masked text frame.
+    public func sendText(_ text: String) throws { try send(.text, payload: Array(text.utf8)) }
 
-    func sendClose(code: UInt16 = 1000) throws {
+    /// Sends a close frame with `code`.
+    public func sendClose(code: UInt16 = 1000) throws {
         try send(.close, payload: [UInt8(code >> 8), UInt8(code & 0xFF)])
     }
 
-    func close() { connection.socket.close() }
+    /// Closes the TCP connection without a close frame.
+    public func close() { connection.socket.close() }
 }
 
 extension WebSocketTestClient {
     /// Connects and completes the handshake, off the cooperative pool.
-    static func connect(
+    public static func connect(
         port: UInt16, _ path: String, version: String = "13", omit: Set<String> = [],
         extraHeaders: [(String, String)] = [], receiveBuffer: Int? = nil
     ) async throws -> WebSocketTestClient {
@@ -204,12 +229,12 @@ extension WebSocketTestClient {
     }
 
     /// Reads until `count` text frames have arrived (header/footer frames included).
-    func readTextFrames(_ count: Int, timeout: Duration = .seconds(5)) async throws -> Bool {
+    public func readTextFrames(_ count: Int, timeout: Duration = .seconds(5)) async throws -> Bool {
         try await Blocking.run { try self.read(timeout: timeout) { $0.filter(\.isText).count >= count } }
     }
 
     /// Reads until a frame satisfies `condition`.
-    func readUntil(
+    public func readUntil(
         timeout: Duration = .seconds(5), _ condition: @escaping @Sendable (Frame) -> Bool
     ) async throws -> Frame? {
         try await Blocking.run {
@@ -222,15 +247,18 @@ extension WebSocketTestClient {
         }
     }
 
-    func readFrame(within timeout: Duration) async throws -> Frame? {
+    /// The next frame within `timeout`, off the cooperative pool; nil on timeout or close.
+    public func readFrame(within timeout: Duration) async throws -> Frame? {
         try await Blocking.run { try self.readFrame(timeout: timeout) }
     }
 
-    func waitClosed(timeout: Duration = .seconds(5)) async throws -> Bool {
+    /// Reads until the server closes the TCP connection, off the cooperative pool; false on timeout.
+    public func waitClosed(timeout: Duration = .seconds(5)) async throws -> Bool {
         try await Blocking.run { try self.readUntilClosed(timeout: timeout) }
     }
 
-    func sendAsync(_ opcode: UInt8, payload: [UInt8], fin: Bool = true, masked: Bool = true) async throws {
+    /// Sends a frame off the cooperative pool.
+    public func sendAsync(_ opcode: UInt8, payload: [UInt8], fin: Bool = true, masked: Bool = true) async throws {
         try await Blocking.run { try self.send(opcode, payload: payload, fin: fin, masked: masked) }
     }
 }

@@ -1,19 +1,23 @@
 /// An HTTP/1.1 client on one blocking socket: requests with Content-Length, chunked and
 /// read-until-close bodies, several requests on one keep-alive connection, and raw bytes for
 /// malformed-request tests. Every read has a deadline.
-final class RawHTTPClient: @unchecked Sendable {
-    let connection: BufferedConnection
-    let timeout: Duration
+public final class RawHTTPClient: @unchecked Sendable {
+    /// The connection requests go out on.
+    public let connection: BufferedConnection
+    /// How long a read waits when no deadline is given.
+    public let timeout: Duration
 
-    init(port: UInt16, timeout: Duration = .seconds(5), receiveBuffer: Int? = nil) throws {
+    /// Connects to `127.0.0.1:port`; `receiveBuffer` sets `SO_RCVBUF` before connecting.
+    public init(port: UInt16, timeout: Duration = .seconds(5), receiveBuffer: Int? = nil) throws {
         connection = BufferedConnection(socket: try TCPSocket(port: port, receiveBuffer: receiveBuffer))
         self.timeout = timeout
     }
 
-    var socket: TCPSocket { connection.socket }
+    /// The underlying socket, for raw bytes.
+    public var socket: TCPSocket { connection.socket }
 
     /// The request bytes: request line, `Host`, the given headers, `Content-Length` when there is a body.
-    static func encode(
+    public static func encode(
         method: String, path: String, headers: [(String, String)], body: [UInt8]?, version: String = "HTTP/1.1"
     ) -> [UInt8] {
         var text = "\(method) \(path) \(version)\r\n"
@@ -27,7 +31,7 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     /// Sends one request.
-    func send(
+    public func send(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         version: String = "HTTP/1.1"
     ) throws {
@@ -36,7 +40,7 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     /// Reads one complete response. `method` tells whether a body follows (not for HEAD).
-    func readResponse(method: String = "GET", deadline: Deadline? = nil) throws -> HTTPResponse {
+    public func readResponse(method: String = "GET", deadline: Deadline? = nil) throws -> HTTPResponse {
         let deadline = deadline ?? .after(timeout)
         let head = try HTTPHead.read(from: connection, deadline: deadline)
         if method == "HEAD" || head.status / 100 == 1 || head.status == 204 || head.status == 304 {
@@ -68,7 +72,7 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     /// Sends a request and reads its response.
-    func request(
+    public func request(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         version: String = "HTTP/1.1", deadline: Deadline? = nil
     ) throws -> HTTPResponse {
@@ -77,16 +81,17 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 
     /// Whether the server closed this connection within `within`.
-    func waitForClose(within: Duration) -> Bool {
+    public func waitForClose(within: Duration) -> Bool {
         connection.waitForClose(deadline: .after(within))
     }
 
-    func close() { connection.socket.close() }
+    /// Closes the connection.
+    public func close() { connection.socket.close() }
 }
 
 extension RawHTTPClient {
     /// One request on a fresh connection, off the cooperative pool.
-    static func request(
+    public static func request(
         port: UInt16, _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         version: String = "HTTP/1.1", timeout: Duration = .seconds(5)
     ) async throws -> HTTPResponse {
@@ -98,7 +103,7 @@ extension RawHTTPClient {
     }
 
     /// Sends a request and reads its response, off the cooperative pool.
-    func perform(
+    public func perform(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
         version: String = "HTTP/1.1"
     ) async throws -> HTTPResponse {

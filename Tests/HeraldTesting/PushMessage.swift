@@ -3,18 +3,35 @@ import Foundation
 /// A message rendered through push-stream's example JSON template
 /// `{"id":~id~,"channel":"~channel~","text":"~text~", "tag":"~tag~", "time":"~time~", "eventid":"~event-id~"}`,
 /// decoded with `JSONSerialization`, so a body that is not valid JSON fails the test.
-struct PushMessage: Sendable, Equatable, CustomStringConvertible {
-    var id: Int
-    var channel: String
-    var text: String
-    var tag: String
-    var time: String
-    var eventID: String
+public struct PushMessage: Sendable, Equatable, CustomStringConvertible {
+    /// The message id (`~id~`).
+    public var id: Int
+    /// The channel (`~channel~`).
+    public var channel: String
+    /// The published text (`~text~`).
+    public var text: String
+    /// The tag (`~tag~`), telling apart messages published in the same second.
+    public var tag: String
+    /// The publication time as an HTTP date (`~time~`).
+    public var time: String
+    /// The `Event-Id` it was published with (`~event-id~`), empty if none.
+    public var eventID: String
 
-    var description: String { "#\(id)@\(channel): \(text.prefix(60))" }
+    /// A message with these fields, to compare decoded ones with.
+    public init(id: Int, channel: String, text: String, tag: String, time: String, eventID: String) {
+        self.id = id
+        self.channel = channel
+        self.text = text
+        self.tag = tag
+        self.time = time
+        self.eventID = eventID
+    }
+
+    /// `#id@channel: text`, for failure messages.
+    public var description: String { "#\(id)@\(channel): \(text.prefix(60))" }
 
     /// Decodes one JSON object.
-    static func decode(_ bytes: some Collection<UInt8>) throws -> PushMessage {
+    public static func decode(_ bytes: some Collection<UInt8>) throws -> PushMessage {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
@@ -27,7 +44,8 @@ struct PushMessage: Sendable, Equatable, CustomStringConvertible {
         return try decode(dictionary)
     }
 
-    static func decode(_ dictionary: [String: Any]) throws -> PushMessage {
+    /// Decodes an object already parsed by `JSONSerialization`.
+    public static func decode(_ dictionary: [String: Any]) throws -> PushMessage {
         guard let id = (dictionary["id"] as? NSNumber)?.intValue,
             let channel = dictionary["channel"] as? String, let text = dictionary["text"] as? String,
             let tag = dictionary["tag"] as? String, let time = dictionary["time"] as? String,
@@ -36,16 +54,17 @@ struct PushMessage: Sendable, Equatable, CustomStringConvertible {
         return PushMessage(id: id, channel: channel, text: text, tag: tag, time: time, eventID: eventID)
     }
 
-    static func decode(_ text: String) throws -> PushMessage { try decode(Array(text.utf8)) }
+    /// Decodes one JSON object from text.
+    public static func decode(_ text: String) throws -> PushMessage { try decode(Array(text.utf8)) }
 
     /// Splits concatenated top-level JSON objects (`{…}{…}` as a long-poll body carries several
     /// messages), then decodes each.
-    static func decodeConcatenated(_ bytes: [UInt8]) throws -> [PushMessage] {
+    public static func decodeConcatenated(_ bytes: [UInt8]) throws -> [PushMessage] {
         try splitObjects(bytes).map { try decode($0) }
     }
 
     /// The top-level `{…}` spans of `bytes`, respecting strings and escapes.
-    static func splitObjects(_ bytes: [UInt8]) throws -> [ArraySlice<UInt8>] {
+    public static func splitObjects(_ bytes: [UInt8]) throws -> [ArraySlice<UInt8>] {
         var objects: [ArraySlice<UInt8>] = []
         var depth = 0
         var inString = false
@@ -84,7 +103,7 @@ struct PushMessage: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Decodes a JSONP body `callback([m1,m2]);`, returning the callback name and the messages.
-    static func decodeJSONP(_ text: String) throws -> (callback: String, messages: [PushMessage]) {
+    public static func decodeJSONP(_ text: String) throws -> (callback: String, messages: [PushMessage]) {
         guard let open = text.firstIndex(of: "("), text.hasSuffix(");") else {
             throw HarnessError("not a JSONP call: \(text)")
         }
@@ -105,14 +124,18 @@ struct PushMessage: Sendable, Equatable, CustomStringConvertible {
 
 /// A message of the streaming (`/sub`) iframe template
 /// `<script>p(~id~,'~channel~','~text~','~event-id~', '~time~', '~tag~');</script>`.
-struct ScriptMessage: Sendable, Equatable {
-    var id: Int
-    var channel: String
-    var text: String
-    var eventID: String
+public struct ScriptMessage: Sendable, Equatable {
+    /// The message id.
+    public var id: Int
+    /// The channel.
+    public var channel: String
+    /// The published text.
+    public var text: String
+    /// The `Event-Id` it was published with, empty if none.
+    public var eventID: String
 
     /// Every `<script>p(...);</script>` call in `html`, in order (texts must not contain `'`).
-    static func all(in html: String) -> [ScriptMessage] {
+    public static func all(in html: String) -> [ScriptMessage] {
         var result: [ScriptMessage] = []
         var rest = html[...]
         while let open = rest.range(of: "<script>p(") {
@@ -133,7 +156,7 @@ struct ScriptMessage: Sendable, Equatable {
 }
 
 /// HTTP dates, parsed and formatted with Foundation (independently of the server's code).
-enum HTTPDates {
+public enum HTTPDates {
     private static func formatter() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -142,6 +165,8 @@ enum HTTPDates {
         return formatter
     }
 
-    static func parse(_ text: String) -> Date? { formatter().date(from: text) }
-    static func format(_ date: Date) -> String { formatter().string(from: date) }
+    /// The date of an HTTP date, nil if `text` is not one.
+    public static func parse(_ text: String) -> Date? { formatter().date(from: text) }
+    /// `date` as an HTTP date.
+    public static func format(_ date: Date) -> String { formatter().string(from: date) }
 }
