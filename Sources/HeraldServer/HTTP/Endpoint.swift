@@ -21,12 +21,14 @@ enum EndpointResult {
     case now(EndpointOutcome)
     /// `cancel` runs if the connection goes away first (a waiting long-poll leaves its channels).
     case later(EventLoopFuture<EndpointOutcome>, cancel: (() -> Void)? = nil)
+    /// An answer that comes later (publishes, polls): no take-over possible, one future less.
+    case laterAnswer(EventLoopFuture<HTTPAnswer>, cancel: (() -> Void)? = nil)
 
     static func answer(_ answer: HTTPAnswer) -> EndpointResult { .now(.answer(answer)) }
 
     /// An answer that comes later.
     static func answer(_ future: EventLoopFuture<HTTPAnswer>, cancel: (() -> Void)? = nil) -> EndpointResult {
-        .later(future.map { .answer($0) }, cancel: cancel)
+        .laterAnswer(future, cancel: cancel)
     }
 }
 

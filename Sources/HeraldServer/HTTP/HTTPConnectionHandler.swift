@@ -131,15 +131,24 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .now(let outcome):
             finish(id, outcome)
         case .later(let future, let cancel):
-            if let cancel { cancellations.append((id, cancel)) }
-            future.assumeIsolated().whenComplete { [self] result in
-                cancellations.removeAll { $0.0 == id }
-                // The one place an outcome meets a connection that may be gone.
-                guard context != nil, !machine.isDone else { return }
-                switch result {
-                case .success(let outcome): finish(id, outcome)
-                case .failure(let error): finish(id, .answer(HTTPAnswer(failure: error)))
-                }
+            awaitOutcome(id, future, cancel: cancel) { $0 }
+        case .laterAnswer(let future, let cancel):
+            awaitOutcome(id, future, cancel: cancel) { .answer($0) }
+        }
+    }
+
+    /// The one place an outcome meets a connection that may be gone: it is dropped then.
+    private func awaitOutcome<Value>(
+        _ id: ConnectionStateMachine.ExchangeID, _ future: EventLoopFuture<Value>, cancel: (() -> Void)?,
+        outcome: @escaping (Value) -> EndpointOutcome
+    ) {
+        if let cancel { cancellations.append((id, cancel)) }
+        future.assumeIsolated().whenComplete { [self] result in
+            if !cancellations.isEmpty { cancellations.removeAll { $0.0 == id } }
+            guard context != nil, !machine.isDone else { return }
+            switch result {
+            case .success(let value): finish(id, outcome(value))
+            case .failure(let error): finish(id, .answer(HTTPAnswer(failure: error)))
             }
         }
     }
