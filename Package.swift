@@ -150,7 +150,21 @@ if Context.environment["HERALD_FUZZ"] != nil {
         ("ResumeCursorFuzz", ["HeraldCore"]),
         ("MessageTemplateFuzz", ["HeraldCore"]),
         ("WebSocketFrameFuzz", ["HeraldCore"]),
+        (
+            "ConnectionStateMachineFuzz",
+            [
+                "HeraldCore", "HeraldServer", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
+    // The connection state machine and the values it takes are internal to HeraldServer, as they
+    // should be; its fuzzer reads them with `@testable import`, so this build compiles HeraldServer
+    // for testing. That keeps the fuzzer off the module's API (no `package` or `public` widened
+    // for one test tool) and the normal build untouched.
+    if let server = package.targets.first(where: { $0.name == "HeraldServer" }) {
+        server.swiftSettings = (server.swiftSettings ?? []) + [.unsafeFlags(["-enable-testing"])]
+    }
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strictSwift6))
     for target in fuzzTargets {
         package.targets.append(

@@ -126,6 +126,29 @@ import Testing
         #expect(Self.drain(&machine) == [.write(200, keepAlive: true), .flush, .read])
     }
 
+    /// One read can carry more pipelined publishes than the limit, and the decoder hands them all
+    /// over: no more than the limit run at a time, and the rest start as answers come back, in or
+    /// out of order (found by the connection state machine fuzzer).
+    @Test func publishesFromOneReadRunNoMoreThanTheLimitAtATime() {
+        var machine = Self.machine(maxPipelined: 2)
+        _ = Self.drain(&machine)
+        for i in 0..<5 { Self.request(&machine, .POST, "/pub?id=\(i)", route: Self.publish) }
+        #expect(Self.drain(&machine) == [.start(0, "/pub?id=0"), .start(1, "/pub?id=1")])
+        machine.answerReady(1, HTTPAnswer(status: .created), now: Self.seconds(1))
+        #expect(Self.drain(&machine) == [.start(2, "/pub?id=2")], "an answer out of order frees a place")
+        machine.answerReady(0, HTTPAnswer(status: .accepted), now: Self.seconds(1))
+        #expect(
+            Self.drain(&machine) == [
+                .write(202, keepAlive: true), .write(201, keepAlive: true), .flush, .start(3, "/pub?id=3"),
+            ])
+        machine.answerReady(2, HTTPAnswer(status: .ok), now: Self.seconds(1))
+        machine.answerReady(3, HTTPAnswer(status: .ok), now: Self.seconds(1))
+        #expect(
+            Self.drain(&machine) == [
+                .write(200, keepAlive: true), .flush, .start(4, "/pub?id=4"), .write(200, keepAlive: true), .flush,
+            ])
+    }
+
     @Test func aBodyOverTheLimitIsRefusedAfterTheAnswersOwedThenTheConnectionCloses() {
         var machine = Self.machine(maxBody: 4)
         _ = Self.drain(&machine)

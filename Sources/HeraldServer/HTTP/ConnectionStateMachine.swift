@@ -11,8 +11,9 @@ import NIOHTTP1
 ///
 /// - Answers leave in request order. Pipelined publishes run side by side; any other request
 ///   waits for every answer before it and runs alone.
-/// - At most `maxPipelinedRequests` exchanges are held; beyond that the read is held back, so
-///   the rest waits in the socket.
+/// - With `maxPipelinedRequests` exchanges in flight the read is held back, so the rest waits in
+///   the socket. One read may still carry more requests than that: they wait here, and no more
+///   than `maxPipelinedRequests` run at a time.
 /// - A body larger than `maxBodySize` is refused before it is read, after the answers owed.
 /// - A request must be complete within `requestTimeout` of the moment the connection is ready
 ///   for it (opened, or its earlier answers all sent): a trickle of bytes cannot extend it.
@@ -187,6 +188,8 @@ struct ConnectionStateMachine {
         else { return }
         exchanges[index].answer = answer
         writeReady(now: now)
+        // An answer out of order writes nothing, but its exchange no longer runs: one waiting may start.
+        startReady()
     }
 
     /// A live subscriber wants the connection for exchange `id`.
@@ -240,19 +243,23 @@ struct ConnectionStateMachine {
 
     // MARK: Internals
 
-    /// Starts what may run now: the first exchange waiting, and concurrent ones behind concurrent ones.
+    /// Starts what may run now: the first exchange waiting, and concurrent ones behind concurrent
+    /// ones while fewer than `maxPipelinedRequests` run.
     private mutating func startReady() {
         guard case .serving = phase else { return }
         var onlyConcurrentBefore = true
+        var running = exchanges.count(where: { $0.pending == nil && $0.answer == nil })
         var index = exchanges.startIndex
         while index < exchanges.endIndex {
             if exchanges[index].pending == nil {
                 onlyConcurrentBefore = onlyConcurrentBefore && exchanges[index].concurrent
             } else {
                 let first = index == exchanges.startIndex
-                guard first || (exchanges[index].concurrent && onlyConcurrentBefore) else { return }
+                let mayJoin = exchanges[index].concurrent && onlyConcurrentBefore
+                guard first || (mayJoin && running < configuration.maxPipelinedRequests) else { return }
                 let (request, route) = exchanges[index].pending!
                 exchanges[index].pending = nil
+                running += 1
                 actions.append(.startExchange(exchanges[index].id, request, route))
                 onlyConcurrentBefore = onlyConcurrentBefore && exchanges[index].concurrent
             }
