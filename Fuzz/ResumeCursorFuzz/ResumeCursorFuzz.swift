@@ -20,6 +20,6 @@ func check(_ input: UnsafeBufferPointer<UInt8>) {
     FuzzDriver.require(again == cursor, "\(description) does not parse back")
     for position in cursor.positions {
         FuzzDriver.require(position.lastID >= 0, "negative id")
-        FuzzDriver.require(cursor.position(of: position.channel) == position.lastID, "lookup disagrees")
+        FuzzDriver.require(cursor.position(of: position.channel) == position, "lookup disagrees")
     }
 }

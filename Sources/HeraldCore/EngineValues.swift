@@ -34,24 +34,50 @@ public struct Publication: Sendable {
     }
 }
 
-/// One channel's stored messages (oldest first) and the last id it assigned.
+/// One channel's stored messages (oldest first), read together with where the channel stands.
 public struct ChannelBacklog: Sendable {
+    /// The stored, unexpired messages of the current generation, ids increasing.
     public var messages: [Message]
-    public var lastID: Int64
+    /// The channel's last message (stored or not); ``StreamPoint/start(of:)`` when it has none.
+    public var last: StreamPoint
     /// Whether the channel exists at all.
     public var exists: Bool
-    /// Names this incarnation of the channel: it changes when the channel is created anew (after a
-    /// delete, or a Redis that lost its data), so ids that restarted can be told apart.
-    public var epoch: String?
+    /// The point right before the first stored message (all of `last` when nothing is stored):
+    /// what a subscriber must have reached to have missed nothing the backlog no longer holds.
+    public var floor: StreamPoint
 
-    public init(messages: [Message], lastID: Int64, exists: Bool, epoch: String? = nil) {
+    /// - Parameters:
+    ///   - previous: the time and tag of the message right before the first stored one, when the
+    ///     engine knows them. When it does not (messages stored by an older version), they are
+    ///     inferred from the first stored message: exactly when its tag is above 1, otherwise as
+    ///     "some time in the second before", which errs towards reporting a gap.
+    public init(messages: [Message], last: StreamPoint, exists: Bool, previous: (time: Int64, tag: Int64)? = nil) {
         self.messages = messages
-        self.lastID = lastID
+        self.last = last
         self.exists = exists
-        self.epoch = epoch
+        guard let first = messages.first else {
+            floor = last
+            return
+        }
+        if first.id <= 1 {
+            floor = .start(of: last.generation)
+        } else if let previous {
+            floor = StreamPoint(id: first.id - 1, generation: last.generation, time: previous.time, tag: previous.tag)
+        } else if first.tag > 1 {
+            floor = StreamPoint(id: first.id - 1, generation: last.generation, time: first.time, tag: first.tag - 1)
+        } else {
+            floor = StreamPoint(id: first.id - 1, generation: last.generation, time: first.time - 1, tag: Int64.max)
+        }
     }
 
-    public static let missing = ChannelBacklog(messages: [], lastID: 0, exists: false)
+    /// The channel's last assigned id.
+    public var lastID: Int64 { last.id }
+    /// The channel's current generation (0: unknown, or the channel does not exist).
+    public var generation: Int64 { last.generation }
+
+    /// A channel that does not exist.
+    public static let missing = ChannelBacklog(
+        messages: [], last: StreamPoint(id: 0, generation: 0, time: 0, tag: 0), exists: false)
 }
 
 /// What the engine knows of a channel, without subscriber counts (the registry has those).

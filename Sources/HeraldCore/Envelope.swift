@@ -2,25 +2,31 @@
 /// and sent on its pub/sub channel, decoded once per node.
 ///
 /// ```
-/// 1 <id> <time> <tag> <channel length> <event-id length> <event-type length>\n<channel><event-id><event-type><text>
+/// 2 <id> <time> <tag> <generation> <previous time> <previous tag> <channel length> <event-id length> <event-type length>\n<channel><event-id><event-type><text>
 /// ```
 ///
 /// One line of decimal fields, then the raw bytes back to back: binary-safe, trivial to produce in
 /// Lua or any language, and parsed without scanning the text. Lengths are in bytes; an empty event
-/// id or type means none. Control messages use negative ids (-2: the channel was deleted).
+/// id or type means none. The generation names the channel's incarnation (see ``StreamPoint``);
+/// the previous time and tag are those of message `id - 1`, so the oldest stored message says
+/// where the messages before it ended even once they are gone (0 0 for the first message).
+/// Version 1 (`1 <id> <time> <tag> <lengths…>`, no generation or previous point) is still read:
+/// control messages use it (negative ids; -2: the channel was deleted), and so may backlogs
+/// written by an older Herald.
 public enum Envelope {
-    /// The format version, the first field.
-    public static let version = 1
+    /// The format version written, the first field.
+    public static let version = 2
 
-    /// Encodes a message.
-    public static func encode(_ message: Message) -> [UInt8] {
+    /// Encodes a message; `previous` is the time and tag of the message before it.
+    public static func encode(_ message: Message, previous: (time: Int64, tag: Int64) = (0, 0)) -> [UInt8] {
         let eventID = Array((message.eventID ?? "").utf8)
         let eventType = Array((message.eventType ?? "").utf8)
         let channel = Array(message.channel.utf8)
         var out: [UInt8] = []
-        out.reserveCapacity(40 + channel.count + eventID.count + eventType.count + message.text.count)
+        out.reserveCapacity(80 + channel.count + eventID.count + eventType.count + message.text.count)
         let header =
-            "\(version) \(message.id) \(message.time) \(message.tag) \(channel.count) \(eventID.count) \(eventType.count)\n"
+            "\(version) \(message.id) \(message.time) \(message.tag) \(message.generation) \(previous.time) "
+            + "\(previous.tag) \(channel.count) \(eventID.count) \(eventType.count)\n"
         out += header.utf8
         out += channel
         out += eventID
@@ -31,8 +37,15 @@ public enum Envelope {
 
     /// Decodes an envelope; nil for anything malformed (a foreign publisher, a newer version).
     public static func decode(_ bytes: some Collection<UInt8>) -> Message? {
+        decodeWithPrevious(bytes)?.message
+    }
+
+    /// Decodes an envelope and the time and tag of the message before it (nil for version 1).
+    public static func decodeWithPrevious(
+        _ bytes: some Collection<UInt8>
+    ) -> (message: Message, previous: (time: Int64, tag: Int64)?)? {
         var fields: [Int64] = []
-        fields.reserveCapacity(7)
+        fields.reserveCapacity(10)
         var value: Int64 = 0
         var negative = false
         var digits = 0
@@ -61,9 +74,21 @@ public enum Envelope {
         return nil
     }
 
-    private static func decodeBody(_ fields: [Int64], _ rest: some Collection<UInt8>) -> Message? {
-        guard fields.count == 7, fields[0] == Int64(version) else { return nil }
-        let lengths = fields[4...6].map(Int.init)
+    private static func decodeBody(
+        _ fields: [Int64], _ rest: some Collection<UInt8>
+    ) -> (message: Message, previous: (time: Int64, tag: Int64)?)? {
+        let generation: Int64
+        let previous: (time: Int64, tag: Int64)?
+        let lengthFields: ArraySlice<Int64>
+        switch (fields.first, fields.count) {
+        case (1, 7):
+            (generation, previous, lengthFields) = (0, nil, fields[4...6])
+        case (2, 10):
+            (generation, previous, lengthFields) = (fields[4], (fields[5], fields[6]), fields[7...9])
+        default:
+            return nil
+        }
+        let lengths = lengthFields.map(Int.init)
         guard lengths.allSatisfy({ $0 >= 0 }), lengths.reduce(0, +) <= rest.count else { return nil }
         var index = rest.startIndex
         func take(_ n: Int) -> String {
@@ -74,9 +99,10 @@ public enum Envelope {
         let channel = take(lengths[0])
         let eventID = take(lengths[1])
         let eventType = take(lengths[2])
-        return Message(
+        let message = Message(
             channel: channel, id: fields[1], time: fields[2], tag: fields[3],
             eventID: eventID.isEmpty ? nil : eventID, eventType: eventType.isEmpty ? nil : eventType,
-            text: Array(rest[index...]))
+            text: Array(rest[index...]), generation: generation)
+        return (message, previous)
     }
 }

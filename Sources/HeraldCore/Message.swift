@@ -17,6 +17,8 @@ public struct Message: Sendable, Hashable {
     public var eventType: String?
     /// The body, verbatim.
     public var text: [UInt8]
+    /// The incarnation of the channel the id belongs to (0: unknown); see ``StreamPoint``.
+    public var generation: Int64
 
     public init(
         channel: String,
@@ -25,7 +27,8 @@ public struct Message: Sendable, Hashable {
         tag: Int64,
         eventID: String? = nil,
         eventType: String? = nil,
-        text: [UInt8]
+        text: [UInt8],
+        generation: Int64 = 0
     ) {
         self.channel = channel
         self.id = id
@@ -34,6 +37,12 @@ public struct Message: Sendable, Hashable {
         self.eventID = eventID
         self.eventType = eventType
         self.text = text
+        self.generation = generation
+    }
+
+    /// The point right after this message.
+    public var point: StreamPoint {
+        StreamPoint(id: id, generation: generation, time: time, tag: tag)
     }
 
     /// Id of the keep-alive message rendered through a streaming template.
@@ -55,9 +64,13 @@ public struct Message: Sendable, Hashable {
         Message(channel: "", id: pingID, time: 0, tag: 0, text: text)
     }
 
-    /// Tells a resuming subscriber that `channel`'s backlog no longer holds all it asked for.
-    public static func missed(_ channel: String) -> Message {
-        Message(channel: channel, id: missedID, time: 0, tag: 0, text: Array("Messages missed".utf8))
+    /// Tells a resuming subscriber that `channel`'s backlog no longer holds all it asked for; the
+    /// notice carries the time and tag of `resumeAt`, the point right before the messages that
+    /// follow it, so a client that takes its resume point from every message continues exactly.
+    public static func missed(_ channel: String, resumeAt point: StreamPoint) -> Message {
+        Message(
+            channel: channel, id: missedID, time: point.time, tag: point.tag, text: Array("Messages missed".utf8),
+            generation: point.generation)
     }
 
     /// The message a long-poll answers with on timeout when configured to send a body.

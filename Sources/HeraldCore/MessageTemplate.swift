@@ -13,7 +13,7 @@
 /// 4. else ``Escaping/verbatim``: values are copied as they are, like push-stream does,
 ///    so `~text~` stays byte-identical.
 ///
-/// Numbers and the time (`~id~`, `~tag~`, `~size~`, `~time~`) never need escaping.
+/// Numbers and the time (`~id~`, `~tag~`, `~size~`, `~time~`, `~generation~`) never need escaping.
 public struct MessageTemplate: Sendable, Hashable {
     /// How values are escaped where a template inserts them.
     public enum Escaping: Sendable, Hashable {
@@ -41,7 +41,7 @@ public struct MessageTemplate: Sendable, Hashable {
     /// One piece of a parsed template.
     enum Segment: Sendable, Hashable {
         case literal([UInt8])
-        case id, text, channel, eventID, eventType, time, tag, size
+        case id, text, channel, eventID, eventType, time, tag, size, generation
     }
 
     /// Parses `source`; placeholders are matched case-insensitively and unknown `~names~` stay literal.
@@ -81,6 +81,7 @@ public struct MessageTemplate: Sendable, Hashable {
             case .literal(let bytes): out.append(contentsOf: bytes)
             case .id: DecimalFormatting.append(message.id, into: &out)
             case .tag: DecimalFormatting.append(message.tag, into: &out)
+            case .generation: DecimalFormatting.append(message.generation, into: &out)
             case .time: HTTPDate.append(message.time, into: &out)
             case .size: DecimalFormatting.append(UInt64(text.count), into: &out)
             case .text: appendString(text, into: &out)
@@ -152,6 +153,7 @@ public struct MessageTemplate: Sendable, Hashable {
         (Array("id".utf8), .id), (Array("text".utf8), .text), (Array("channel".utf8), .channel),
         (Array("event-id".utf8), .eventID), (Array("event-type".utf8), .eventType),
         (Array("time".utf8), .time), (Array("tag".utf8), .tag), (Array("size".utf8), .size),
+        (Array("generation".utf8), .generation),
     ]
 
     static func parse(_ bytes: [UInt8]) -> [Segment] {

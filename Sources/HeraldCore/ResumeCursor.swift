@@ -4,26 +4,29 @@ public struct ChannelPosition: Hashable, Sendable {
     public var channel: String
     /// The id of the last message of `channel` the subscriber received (0 = none yet).
     public var lastID: Int64
+    /// The channel's generation `lastID` belongs to (0: not named).
+    public var generation: Int64
 
-    /// The position just after message `lastID` of `channel`.
-    public init(channel: String, lastID: Int64) {
+    /// The position just after message `lastID` of generation `generation` of `channel`.
+    public init(channel: String, lastID: Int64, generation: Int64 = 0) {
         self.channel = channel
         self.lastID = lastID
+        self.generation = generation
     }
 }
 
 /// Herald's resume cursor: the last id received on each channel of a subscription, so a reconnect
 /// resumes exactly even across several channels (push-stream's time+tag cannot).
 ///
-/// Text form: `hc:<channel>:<id>,<channel>:<id>…`, channels percent-encoded so `,` and `:` never
-/// appear raw. It travels as an SSE id, an `Etag` and back as `Last-Event-ID` / `If-None-Match`.
+/// Text form: `hc:<channel>:<id>[:<generation>],…`, channels percent-encoded so `,` and `:` never
+/// appear raw; the generation (see ``StreamPoint``) is left out when not known. It travels as an SSE id, an `Etag` and back as `Last-Event-ID` / `If-None-Match`.
 /// Parsing a client's text is linear and bounded (``defaultMaxEntries``, ``defaultMaxLength``), and
 /// ``position(of:)`` is a hash lookup, so a cursor costs a request no more than its size.
 public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
     /// One position per channel, in subscription order.
     public private(set) var positions: [ChannelPosition]
     /// `positions` by channel (the first of a repeated channel), for cursors long enough to need it.
-    private let lastIDs: [String: Int64]?
+    private let lookup: [String: ChannelPosition]?
 
     /// The most entries a client's cursor may hold: the default per-subscription channel limit.
     public static let defaultMaxEntries = 100
@@ -35,9 +38,9 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
     /// A cursor over `positions`, kept in the given order.
     public init(_ positions: [ChannelPosition]) {
         self.positions = positions
-        lastIDs =
+        lookup =
             positions.count > ResumeCursor.linearLookupLimit
-            ? Dictionary(positions.lazy.map { ($0.channel, $0.lastID) }, uniquingKeysWith: { first, _ in first })
+            ? Dictionary(positions.lazy.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
             : nil
     }
 
@@ -79,10 +82,10 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
             let entry = rest[..<comma]
             guard let colon = entry.firstIndex(of: UInt8(ascii: ":")),
                 let channel = ResumeCursor.decodeChannel(entry[..<colon]),
-                let lastID = ResumeCursor.parseID(entry[entry.index(after: colon)...]),
+                let (lastID, generation) = ResumeCursor.parseIDAndGeneration(entry[entry.index(after: colon)...]),
                 seen.insert(channel).inserted
             else { return nil }
-            positions.append(ChannelPosition(channel: channel, lastID: lastID))
+            positions.append(ChannelPosition(channel: channel, lastID: lastID, generation: generation))
             guard comma < rest.endIndex else { break }
             rest = rest[rest.index(after: comma)...]
         }
@@ -97,14 +100,18 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
             ResumeCursor.encodeChannel(position.channel, into: &out)
             out.append(UInt8(ascii: ":"))
             DecimalFormatting.append(position.lastID, into: &out)
+            if position.generation > 0 {
+                out.append(UInt8(ascii: ":"))
+                DecimalFormatting.append(position.generation, into: &out)
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The last id received on `channel`, or `nil` if the cursor does not mention it; constant time.
-    public func position(of channel: String) -> Int64? {
-        if let lastIDs { return lastIDs[channel] }
-        return positions.first { $0.channel == channel }?.lastID
+    /// Where the cursor stands on `channel`, or `nil` if it does not mention it; constant time.
+    public func position(of channel: String) -> ChannelPosition? {
+        if let lookup { return lookup[channel] }
+        return positions.first { $0.channel == channel }
     }
 
     /// Cursors are equal when their positions are, in order: the lookup table follows from them.
@@ -163,6 +170,17 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
         }
         guard UTF8Validation.isValid(bytes) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `<id>` or `<id>:<generation>`, the generation a positive decimal; generation 0 when absent.
+    static func parseIDAndGeneration(_ text: Substring.UTF8View.SubSequence) -> (Int64, Int64)? {
+        guard let colon = text.firstIndex(of: UInt8(ascii: ":")) else {
+            return parseID(text).map { ($0, 0) }
+        }
+        guard let id = parseID(text[..<colon]), let generation = parseID(text[text.index(after: colon)...]),
+            generation > 0
+        else { return nil }
+        return (id, generation)
     }
 
     /// A non-negative decimal without sign, leading zeros or overflow.

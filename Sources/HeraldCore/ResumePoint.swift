@@ -4,8 +4,9 @@ public enum ResumePoint: Hashable, Sendable {
     case none
     /// The last N stored messages (`.bN` in the path).
     case backtrack(Int)
-    /// Everything after this message id (Herald's resume cursor).
-    case afterID(Int64)
+    /// Everything after this message id of this generation (Herald's resume cursor; a generation
+    /// of 0 is a cursor that did not name one).
+    case afterID(Int64, generation: Int64)
     /// Everything after the message with this `Event-Id` (`Last-Event-ID`).
     case afterEventID(String)
     /// Everything strictly after this publish time and tag (`If-Modified-Since` / `If-None-Match`).
@@ -16,81 +17,89 @@ public enum ResumePoint: Hashable, Sendable {
 public struct ResumeSelection: Sendable {
     /// The messages to send, oldest first.
     public var messages: ArraySlice<Message>
-    /// `true` when the backlog no longer holds everything after the resume point.
+    /// `true` when the backlog no longer holds everything after the resume point: the client gets
+    /// the id -4 notice before `messages`.
     public var missed: Bool
+    /// Where the client stands before `messages` (after the notice, when `missed`).
+    public var start: StreamPoint
+    /// Where the client stands once it has `messages`.
+    public var end: StreamPoint
 
-    /// A selection of `messages`, flagged `missed` if older ones are gone.
-    public init(messages: ArraySlice<Message>, missed: Bool) {
+    public init(messages: ArraySlice<Message>, missed: Bool, start: StreamPoint, end: StreamPoint) {
         self.messages = messages
         self.missed = missed
+        self.start = start
+        self.end = end
     }
 }
 
-/// Picks the backlog messages a resuming subscriber must get, per push-stream's rules plus Herald's ids.
+/// Picks the backlog messages a resuming subscriber must get: push-stream's rules, Herald's ids
+/// and generations, and the fifth delivery invariant — a resume point older than what is stored,
+/// or from another generation of the channel, is reported (`missed`), never skipped quietly.
+/// Every resume path of every transport and both engines decides here.
 public enum Resume {
-    /// Selects from one channel's backlog `stored` (oldest first, ids increasing) the messages after `point`.
+    /// Selects from `backlog` the messages after `point`.
     ///
-    /// `lastID` is the channel's last assigned id; it tells a trimmed backlog (report `missed`) from a
-    /// channel that was deleted and re-created since the client's id was issued (start over from 0).
-    public static func select(stored: [Message], lastID: Int64, after point: ResumePoint) -> ResumeSelection {
-        let nothing = stored[stored.endIndex...]
+    /// A channel that does not exist (expired, deleted, or lost with Redis's data) is a generation
+    /// with no message: a point that names a message there is reported once, and then stands
+    /// before whatever the channel's next generation holds.
+    public static func select(_ backlog: ChannelBacklog, after point: ResumePoint) -> ResumeSelection {
+        let stored = backlog.messages
+        let floor = backlog.floor
+        /// Everything stored, after the notice: the client's point is gone or cannot be placed.
+        let everything = ResumeSelection(messages: stored[...], missed: true, start: floor, end: backlog.last)
+        func from(_ index: Int, missed: Bool = false) -> ResumeSelection {
+            let start = index == stored.startIndex ? floor : stored[index - 1].point
+            return ResumeSelection(messages: stored[index...], missed: missed, start: start, end: backlog.last)
+        }
+
         switch point {
         case .none:
-            return ResumeSelection(messages: nothing, missed: false)
+            return from(stored.endIndex)
 
         case .backtrack(let count):
-            guard count > 0 else { return ResumeSelection(messages: nothing, missed: false) }
-            return ResumeSelection(messages: stored.suffix(count), missed: false)
+            guard count > 0 else { return from(stored.endIndex) }
+            let index = max(stored.startIndex, stored.endIndex - count)
+            // Asked for more than is stored, and older messages existed: some are gone.
+            return from(index, missed: stored.count < count && floor.id > 0)
 
         case .afterEventID(let eventID):
-            guard let anchor = stored.firstIndex(where: { $0.eventID == eventID }) else {
-                return ResumeSelection(messages: nothing, missed: false)
-            }
-            return ResumeSelection(messages: stored[(anchor + 1)...], missed: false)
+            if let anchor = stored.firstIndex(where: { $0.eventID == eventID }) { return from(anchor + 1) }
+            return backlog.last.id > 0 ? everything : from(stored.endIndex)
+
+        case .afterID(let id, let generation):
+            let otherGeneration = generation != 0 && backlog.generation != 0 && generation != backlog.generation
+            // An id the generation never reached was issued by another one.
+            if otherGeneration || id > backlog.last.id || id < 0 { return everything }
+            let index = stored.firstIndex { $0.id > id } ?? stored.endIndex
+            var selection = from(index, missed: id < floor.id)
+            // Not stored (published without storing) yet reached: the client stands at its own id.
+            if !selection.missed && selection.start.id < id { selection.start.id = id }
+            return selection
 
         case .since(let time, let tag):
-            return ResumeSelection(messages: since(stored, time: time, tag: tag), missed: false)
-
-        case .afterID(let requested):
-            // An id beyond the channel's last one was issued by an earlier incarnation of the channel.
-            let after = requested > lastID || requested < 0 ? 0 : requested
-            let start = stored.partitioningIndex { $0.id > after }
-            let missed: Bool
-            if after < lastID {
-                missed = stored.first.map { $0.id > after + 1 } ?? true
-            } else {
-                missed = false
+            // A tag of 1 or more names a message the client had; one from before this generation
+            // began (or from a channel that is gone) belongs to an earlier one, whose later
+            // messages are gone.
+            if (tag ?? 0) > 0 && (!backlog.exists || time < StreamPoint.firstSecond(of: backlog.generation)) {
+                return everything
             }
-            return ResumeSelection(messages: stored[start...], missed: missed)
+            // Without a tag, push-stream's point is the end of the second `time`.
+            let client = StreamPoint(id: 0, generation: 0, time: time, tag: tag ?? Int64.max)
+            let missed = floor.id > 0 && client.precedes(time: floor.time, tag: floor.tag)
+            return from(since(stored, time: time, tag: tag), missed: missed)
         }
     }
 
     /// push-stream's time/tag walk: the first message newer than `time` (or in the same second with a
     /// tag at least `tag`) starts the replay, and is itself skipped only if it is exactly (time, tag).
-    static func since(_ stored: [Message], time: Int64, tag: Int64?) -> ArraySlice<Message> {
+    static func since(_ stored: [Message], time: Int64, tag: Int64?) -> Int {
         for (index, message) in stored.enumerated() {
             let sameSecondNewer = message.time == time && tag.map { message.tag >= $0 } == true
             guard message.time > time || sameSecondNewer else { continue }
             let isTheLastSeen = message.time == time && message.tag == tag
-            return stored[(isTheLastSeen ? index + 1 : index)...]
+            return isTheLastSeen ? index + 1 : index
         }
-        return stored[stored.endIndex...]
-    }
-}
-
-extension Array {
-    /// The first index whose element satisfies `predicate`, which must be false then true along the array.
-    fileprivate func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
-        var low = startIndex
-        var high = endIndex
-        while low < high {
-            let mid = low + (high - low) / 2
-            if predicate(self[mid]) {
-                high = mid
-            } else {
-                low = mid + 1
-            }
-        }
-        return low
+        return stored.endIndex
     }
 }

@@ -191,29 +191,43 @@ public final class HeraldPublisher: Sendable {
 
     // MARK: Reading, creating, deleting
 
-    /// A channel's last id and unexpired stored messages, read atomically.
+    /// A channel's last message and unexpired stored messages, read atomically.
     public func backlog(_ channel: String) -> EventLoopFuture<ChannelBacklog> {
         let keys = settings.keys
         return redis.evalScript(
             Self.readScript, keys: [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))],
             arguments: [RedisArgument(Int(settings.messageTTL))]
         ).flatMapThrowing { reply in
-            guard let items = reply.array, items.count >= 2, let last = items[0].bytes, let epoch = items[1].string
-            else {
+            guard let items = reply.array, items.count >= 4, let last = items[0].bytes else {
                 throw RedisError.protocolViolation("read script answered \(reply)")
             }
-            let messages = items.dropFirst(2).compactMap { $0.bytes.flatMap(Envelope.decode) }
-            let lastID = Int64(String(decoding: last, as: UTF8.self)) ?? 0
-            return ChannelBacklog(
-                messages: messages, lastID: lastID, exists: !last.isEmpty, epoch: epoch.isEmpty ? nil : epoch)
+            func number(_ index: Int) -> Int64 { items[index].string.flatMap { Int64($0) } ?? 0 }
+            let lastID = number(0)
+            let generation = number(1)
+            var previous: (time: Int64, tag: Int64)?
+            var messages: [Message] = []
+            messages.reserveCapacity(items.count - 4)
+            for item in items.dropFirst(4) {
+                guard let bytes = item.bytes, var decoded = Envelope.decodeWithPrevious(bytes) else { continue }
+                if messages.isEmpty { previous = decoded.previous }
+                // Envelopes of an older Herald carry no generation; they belong to the current one.
+                if decoded.message.generation == 0 { decoded.message.generation = generation }
+                messages.append(decoded.message)
+            }
+            let point =
+                lastID > 0
+                ? StreamPoint(id: lastID, generation: generation, time: number(2), tag: number(3))
+                : .start(of: generation)
+            return ChannelBacklog(messages: messages, last: point, exists: !last.isEmpty, previous: previous)
         }
     }
 
-    /// A channel's last id and epoch (nil, nil when it does not exist), without its messages.
-    public func head(_ channel: String) -> EventLoopFuture<(lastID: Int64?, epoch: String?)> {
+    /// A channel's last id and generation (nil, 0 when it does not exist), without its messages.
+    public func head(_ channel: String) -> EventLoopFuture<(lastID: Int64?, generation: Int64)> {
         redis.send(["HMGET", RedisArgument(settings.keys.meta(channel)), "last_id", "epoch"]).map { reply in
             let fields = reply.array ?? []
-            return (fields.first?.string.flatMap { Int64($0) }, fields.count > 1 ? fields[1].string : nil)
+            let generation = fields.count > 1 ? fields[1].string.flatMap { Int64($0) } ?? 0 : 0
+            return (fields.first?.string.flatMap { Int64($0) }, generation)
         }
     }
 

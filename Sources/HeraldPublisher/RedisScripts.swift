@@ -14,7 +14,7 @@ public enum RedisScripts {
         local now = tonumber(clock[1])
         local live = nil
         if #KEYS == 5 or #KEYS == 7 then live = KEYS[5] end
-        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag')
+        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch')
         if meta[1] == false then
           if live then
             local expired = redis.call('ZRANGEBYSCORE', live, '-inf', now, 'LIMIT', 0, 100)
@@ -27,7 +27,11 @@ public enum RedisScripts {
               return {-1}
             end
           end
-          redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
+        end
+        local epoch = meta[4]
+        if not epoch then
+          epoch = clock[1] .. string.format('%06d', tonumber(clock[2]))
+          redis.call('HSET', KEYS[1], 'epoch', epoch)
         end
         local id = tonumber(meta[1] or '0') + 1
         local tag = 1
@@ -38,7 +42,8 @@ public enum RedisScripts {
         if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then
           redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[4], 'channel_seq', 1), ARGV[1])
         end
-        local envelope = string.format('1 %d %d %d %d %d %d\n', id, now, tag, #ARGV[1], #ARGV[3], #ARGV[4])
+        local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, now, tag, epoch,
+          tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
           .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
         if ARGV[5] == '1' then
           redis.call('RPUSH', KEYS[2], envelope)
@@ -47,7 +52,7 @@ public enum RedisScripts {
           while true do
             local head = redis.call('LINDEX', KEYS[2], 0)
             if not head then break end
-            local t = tonumber(string.match(head, '^1 %-?%d+ (%d+)'))
+            local t = tonumber(string.match(head, '^%d %-?%d+ (%d+)'))
             if t == nil or t > cutoff then break end
             redis.call('LPOP', KEYS[2])
           end
@@ -67,17 +72,18 @@ public enum RedisScripts {
         return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
         """#
 
-    /// A channel's last id and its unexpired stored messages, read together.
+    /// A channel's last message and its unexpired stored messages, read together.
     ///
-    /// KEYS: meta, log. ARGV: message ttl (s). Returns `{last_id or "", epoch or "", envelope…}`.
+    /// KEYS: meta, log. ARGV: message ttl (s). Returns `{last_id or "", epoch or "", last_time or
+    /// "", last_tag or "", envelope…}`.
     public static let read = #"""
         local now = tonumber(redis.call('TIME')[1])
-        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'epoch')
+        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'epoch', 'last_time', 'last_tag')
         local entries = redis.call('LRANGE', KEYS[2], 0, -1)
         local cutoff = now - tonumber(ARGV[1])
-        local result = {meta[1] or '', meta[2] or ''}
+        local result = {meta[1] or '', meta[2] or '', meta[3] or '', meta[4] or ''}
         for _, entry in ipairs(entries) do
-          local t = tonumber(string.match(entry, '^1 %-?%d+ (%d+)'))
+          local t = tonumber(string.match(entry, '^%d %-?%d+ (%d+)'))
           if t ~= nil and t > cutoff then result[#result + 1] = entry end
         end
         return result

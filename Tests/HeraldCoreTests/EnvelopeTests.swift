@@ -9,19 +9,33 @@ import Testing
         Message(
             channel: "ünï", id: 9_007_199_254_740_993, time: 1, tag: 2, eventID: "x\ny", text: Array("\n1 2\n".utf8)),
         Message.channelDeleted("gone", text: Array("bye".utf8)),
+        Message(channel: "g", id: 5, time: 9, tag: 1, text: [1], generation: 1_764_000_000_123_456),
     ])
     func roundTrip(message: Message) {
         #expect(Envelope.decode(Envelope.encode(message)) == message)
+        let decoded = Envelope.decodeWithPrevious(Envelope.encode(message, previous: (8, 3)))
+        #expect(decoded?.message == message)
+        #expect(decoded?.previous?.time == 8 && decoded?.previous?.tag == 3)
     }
 
     @Test func layoutIsTheDocumentedOne() {
-        let message = Message(channel: "ch", id: 3, time: 10, tag: 2, eventID: "ev", text: Array("hi".utf8))
-        #expect(String(decoding: Envelope.encode(message), as: UTF8.self) == "1 3 10 2 2 2 0\nchevhi")
+        let message = Message(
+            channel: "ch", id: 3, time: 10, tag: 2, eventID: "ev", text: Array("hi".utf8), generation: 77)
+        let text = String(decoding: Envelope.encode(message, previous: (10, 1)), as: UTF8.self)
+        #expect(text == "2 3 10 2 77 10 1 2 2 0\nchevhi")
+    }
+
+    @Test func versionOneIsStillReadWithoutGenerationOrPrevious() throws {
+        let decoded = try #require(Envelope.decodeWithPrevious(Array("1 3 10 2 2 2 0\nchevhi".utf8)))
+        #expect(
+            decoded.message == Message(channel: "ch", id: 3, time: 10, tag: 2, eventID: "ev", text: Array("hi".utf8)))
+        #expect(decoded.previous == nil)
     }
 
     @Test(arguments: [
         "", "1 3 10 2 2 2 0", "2 3 10 2 2 0 0\nch", "1 3 10 2 5 0 0\nch", "1 3 x 2 2 0 0\nch", "1  3 10 2 2 0 0\nch",
         "1 3 10 2 -2 0 0\nch", "1 3 10 2 2 0\nch", "1 3 10 2 2 0 0 0\nch", "1 99999999999999999999 1 1 0 0 0\n",
+        "2 3 10 2 7 1 1 2 0\nch", "3 3 10 2 7 1 1 2 0 0\nch",
     ])
     func malformedIsRejected(text: String) {
         #expect(Envelope.decode(Array(text.utf8)) == nil)

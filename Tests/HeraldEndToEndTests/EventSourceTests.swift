@@ -20,7 +20,11 @@ import Testing
         try await node.publish("feed", "plain")
         #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 2 })
         let events = SSEParser(stream.body).dataEvents
-        #expect(events.map(\.id) == ["hc:feed:1", "hc:feed:2"])
+        #expect(events.map(\.id).map(CursorText.withoutGenerations) == ["hc:feed:1", "hc:feed:2"])
+        // Each id names the channel's generation: the time it was created, in microseconds.
+        let generations = events.flatMap { CursorText.generations($0.id) }
+        #expect(generations.count == 2 && Set(generations).count == 1)
+        #expect(generations.allSatisfy { abs($0 / 1_000_000 - Int64(Date().timeIntervalSince1970)) < 60 })
         #expect(events.map(\.event) == ["greeting", nil])
         let first = try PushMessage.decode(events[0].data)
         #expect(first.id == 1)
@@ -31,7 +35,7 @@ import Testing
         #expect(HTTPDates.parse(first.time) != nil)
         // The id line comes first, then event, then data, then a blank line.
         #expect(
-            stream.text.contains(
+            CursorText.withoutGenerations(inText: stream.text).contains(
                 "id: hc:feed:1\nevent: greeting\ndata: {\"id\":1,\"channel\":\"feed\",\"text\":\"hello\""))
         #expect(events.allSatisfy { $0.dataLines.count == 1 })
     }
@@ -47,7 +51,7 @@ import Testing
         try await node.publish("a", "a2")
         #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
         let events = SSEParser(stream.body).dataEvents
-        #expect(events.map(\.id) == ["hc:a:1,b:0", "hc:a:1,b:1", "hc:a:2,b:1"])
+        #expect(events.map(\.id).map(CursorText.withoutGenerations) == ["hc:a:1,b:0", "hc:a:1,b:1", "hc:a:2,b:1"])
         #expect(try events.map { try PushMessage.decode($0.data).text } == ["a1", "b1", "a2"])
     }
 
@@ -60,7 +64,7 @@ import Testing
         try await node.publish("a b:c", "x")
         #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 1 })
         let event = try #require(SSEParser(stream.body).dataEvents.first)
-        #expect(event.id == "hc:a%20b%3Ac:1")
+        #expect(CursorText.withoutGenerations(event.id) == "hc:a%20b%3Ac:1")
         #expect(try PushMessage.decode(event.data).channel == "a b:c")
 
         let accented = try await HTTPStream.connect(port: node.port, "/ev/%C3%A9t%C3%A9")
@@ -68,7 +72,7 @@ import Testing
         try #require(try await node.waitForSubscribers("été", count: 1))
         try await node.publish("été", "chaud")
         #expect(try await accented.readUntil { SSEParser($0.body).dataEvents.count >= 1 })
-        #expect(SSEParser(accented.body).dataEvents.first?.id == "hc:%C3%A9t%C3%A9:1")
+        #expect(CursorText.withoutGenerations(SSEParser(accented.body).dataEvents.first?.id) == "hc:%C3%A9t%C3%A9:1")
     }
 
     @Test func multiLineTextStaysOneValidJSONDataLine() async throws {
@@ -109,7 +113,10 @@ import Testing
         #expect(!stream.isChunked)
         #expect(try await stream.readUntil { SSEParser($0.body).dataEvents.count >= 2 })
         #expect(stream.text.hasPrefix(": \n"))
-        #expect(SSEParser(stream.body).dataEvents.map(\.id) == ["hc:a:1,b:0", "hc:a:1,b:1"])
+        #expect(
+            SSEParser(stream.body).dataEvents.map(\.id).map(CursorText.withoutGenerations) == [
+                "hc:a:1,b:0", "hc:a:1,b:1",
+            ])
         #expect(try SSEParser(stream.body).dataEvents.map { try PushMessage.decode($0.data).text } == ["a1", "b1"])
     }
 }

@@ -143,12 +143,16 @@ import Testing
         try await node.publish("a", "a2")
         let first = try await node.get("/lp/a.b9/b.b9")
         #expect(try PushMessage.decodeConcatenated(first.body).map(\.text) == ["a1", "a2", "b1"])
-        #expect(first.headers["Etag"] == "W/hc:a:2,b:1")
+        #expect(
+            first.headers["Etag"].map { "W/" + CursorText.withoutGenerations(String($0.dropFirst(2)))! }
+                == "W/hc:a:2,b:1")
 
         try await node.publish("b", "b2")
         let next = try await node.get("/lp/a/b", headers: [("If-None-Match", "W/\"hc:a:2,b:1\"")])
         #expect(try PushMessage.decodeConcatenated(next.body).map(\.text) == ["b2"])
-        #expect(next.headers["Etag"] == "W/hc:a:2,b:2")
+        #expect(
+            next.headers["Etag"].map { "W/" + CursorText.withoutGenerations(String($0.dropFirst(2)))! }
+                == "W/hc:a:2,b:2")
     }
 
     @Test func tagsArePerChannel() async throws {

@@ -16,7 +16,7 @@ import Testing
         try await node.publishAll("r", ["1", "2", "3"])
         #expect(try await first.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
         let lastID = try #require(SSEParser(first.body).dataEvents.last?.id)
-        #expect(lastID == "hc:r:3")
+        #expect(CursorText.withoutGenerations(lastID) == "hc:r:3")
         first.close()
 
         try await node.publishAll("r", ["4", "5"])
@@ -28,7 +28,10 @@ import Testing
         #expect(try await second.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
         try await second.drain(for: .milliseconds(200))
         #expect(try Self.texts(second) == ["4", "5", "6"])
-        #expect(SSEParser(second.body).dataEvents.map(\.id) == ["hc:r:4", "hc:r:5", "hc:r:6"])
+        #expect(
+            SSEParser(second.body).dataEvents.map(\.id).map(CursorText.withoutGenerations) == [
+                "hc:r:4", "hc:r:5", "hc:r:6",
+            ])
     }
 
     @Test func twoChannelCursorResumesEachChannel() async throws {
@@ -41,7 +44,7 @@ import Testing
         try await node.publish("a", "a2")
         #expect(try await first.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
         let cursor = try #require(SSEParser(first.body).dataEvents.last?.id)
-        #expect(cursor == "hc:a:2,b:1")
+        #expect(CursorText.withoutGenerations(cursor) == "hc:a:2,b:1")
         first.close()
 
         try await node.publish("b", "b2")
@@ -54,7 +57,7 @@ import Testing
         let texts = try Self.texts(second)
         #expect(texts.filter { $0.hasPrefix("a") } == ["a3"])
         #expect(texts.filter { $0.hasPrefix("b") } == ["b2", "b3"])
-        #expect(SSEParser(second.body).dataEvents.last?.id == "hc:a:3,b:3")
+        #expect(CursorText.withoutGenerations(SSEParser(second.body).dataEvents.last?.id) == "hc:a:3,b:3")
     }
 
     @Test func publisherEventIDAsLastEventID() async throws {
@@ -169,14 +172,16 @@ import Testing
         #expect(try PushMessage.decodeConcatenated(literal.body).map(\.channel) == ["bt.b"])
     }
 
-    @Test func cursorFromADeletedChannelStartsOverWithoutANotice() async throws {
+    /// A cursor id beyond the re-created channel's last one can only come from the old incarnation,
+    /// whose messages after it are gone: the notice, then the new ids from 1.
+    @Test func cursorFromADeletedChannelStartsOverAfterTheNotice() async throws {
         let node = try await HeraldProcess.start()
         defer { node.stop() }
         try await node.publishAll("phoenix", ["1", "2", "3", "4", "5"])
         #expect(try await node.admin("DELETE", "/pub?id=phoenix").status == 200)
         try await node.publishAll("phoenix", ["new 1", "new 2"])
         let poll = try await node.get("/lp/phoenix", headers: [("If-None-Match", "hc:phoenix:5")])
-        #expect(try PushMessage.decodeConcatenated(poll.body).map(\.text) == ["new 1", "new 2"])
+        #expect(try PushMessage.decodeConcatenated(poll.body).map(\.text) == ["Messages missed", "new 1", "new 2"])
     }
 
     @Test func expiredMessagesAreNotReplayedAndTheCursorGetsANotice() async throws {
@@ -187,7 +192,9 @@ import Testing
         let info = try JSON.object(try await node.admin("GET", "/pub?id=fading").body)
         #expect(JSON.int(info["stored_messages"]) == 0)
         #expect(JSON.int(info["published_messages"]) == 2)
-        #expect(try await node.get("/lp/fading.b5", headers: [("X-Nginx-PushStream-Mode", "polling")]).status == 304)
+        // Nothing is stored, yet a message was published: a backtrack into it gets the notice alone.
+        let backtrack = try await node.get("/lp/fading.b5", headers: [("X-Nginx-PushStream-Mode", "polling")])
+        #expect(try PushMessage.decodeConcatenated(backtrack.body).map(\.id) == [-4])
         let poll = try await node.get(
             "/lp/fading", headers: [("If-None-Match", "hc:fading:1"), ("X-Nginx-PushStream-Mode", "polling")])
         #expect(try PushMessage.decodeConcatenated(poll.body).map(\.id) == [-4])

@@ -146,7 +146,7 @@ import Testing
 
     @Test func controlMessagesCarryNoCursor() {
         #expect(FrameRenderer.singleChannelCursor(.channelDeleted("ch", text: [])) == nil)
-        #expect(FrameRenderer.singleChannelCursor(.missed("ch")) == nil)
+        #expect(FrameRenderer.singleChannelCursor(.missed("ch", resumeAt: .start(of: 7))) == nil)
     }
 
     @Test func renderOnlyTheKindsAsked() {

@@ -30,19 +30,22 @@ struct PollingAnswers {
             var messages: [Message] = []
             var positions: [ChannelPosition] = []
             for (channel, backlog) in zip(channels, backlogs) {
-                let selection = Resume.select(stored: backlog.messages, lastID: backlog.lastID, after: channel.resume)
-                if selection.missed { messages.append(.missed(channel.channel)) }
+                let selection = Resume.select(backlog, after: channel.resume)
+                if selection.missed { messages.append(.missed(channel.channel, resumeAt: selection.start)) }
                 messages += selection.messages
-                positions.append(ChannelPosition(channel: channel.channel, lastID: backlog.lastID))
+                let end = selection.end
+                positions.append(ChannelPosition(channel: channel.channel, lastID: end.id, generation: end.generation))
             }
             let cursor = ResumeCursor(positions)
             return messages.isEmpty ? notModified(cursor: cursor) : self.messages(messages, cursor: cursor)
         }
     }
 
-    /// 200 with the messages (JSONP-wrapped with a callback), and `Last-Modified`/`Etag` to resume from.
+    /// 200 with the messages (JSONP-wrapped with a callback), and `Last-Modified`/`Etag` to resume
+    /// from: those of the last message, or of a gap notice's point when it comes alone (the point
+    /// right before the stored messages), never the clock.
     /// - Parameter position: time and tag to answer with when no message of the answer has an id
-    ///   (a timeout or a deletion notice): where the client stands.
+    ///   or a point (a timeout or a deletion notice): where the client stands.
     func messages(
         _ messages: [Message], cursor: ResumeCursor, position: (time: Int64, tag: Int64)? = nil
     ) -> HTTPAnswer {
@@ -51,8 +54,10 @@ struct PollingAnswers {
         headers.add(
             name: "Content-Type",
             value: subscription.callback != nil ? "application/javascript" : "text/plain; charset=utf-8")
-        let last: Message = messages.last(where: { $0.id > 0 }) ?? messages[messages.count - 1]
-        if last.id > 0 {
+        let last: Message =
+            messages.last(where: { $0.id > 0 }) ?? messages.last(where: { $0.id == Message.missedID })
+            ?? messages[messages.count - 1]
+        if last.id > 0 || last.id == Message.missedID {
             headers.add(name: "Last-Modified", value: HTTPDate.format(last.time))
             headers.add(name: "Etag", value: etag(tag: last.tag, cursor: cursor))
         } else {

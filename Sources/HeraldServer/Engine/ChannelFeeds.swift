@@ -16,26 +16,10 @@ final class ChannelFeeds: Sendable {
         /// Hosts minus releases: the channel is subscribed while this is positive.
         var hosts = 0
         var lastDelivered: Int64?
-        /// The channel's incarnation when last read; a different one means its ids restarted.
-        var epoch: Epoch?
+        /// The generation of `lastDelivered` (0: not known yet); another one means ids restarted.
+        var generation: Int64 = 0
         var repairing = false
         var held: [Message] = []
-    }
-
-    /// A channel's incarnation. Epochs are microsecond timestamps, 16 digits: one more than a
-    /// String holds inline, so one per hosted channel would be a heap allocation. Kept as a number.
-    private enum Epoch: Equatable {
-        case number(Int64)
-        case text(String)
-
-        init?(_ text: String?) {
-            guard let text else { return nil }
-            if let number = Int64(text), String(number) == text {
-                self = .number(number)
-            } else {
-                self = .text(text)
-            }
-        }
     }
 
     let loop: any EventLoop
@@ -73,11 +57,11 @@ final class ChannelFeeds: Sendable {
 
     /// Sets where a newly hosted channel stands, so a message lost before its first live one is
     /// still noticed and repaired. On the loop.
-    func seed(_ channel: String, lastID: Int64?, epoch: String?) {
+    func seed(_ channel: String, lastID: Int64?, generation: Int64) {
         state.withValue { feeds in
             guard var feed = feeds[channel] else { return }
             if feed.lastDelivered == nil { feed.lastDelivered = lastID ?? 0 }
-            if feed.epoch == nil { feed.epoch = Epoch(epoch) }
+            if feed.generation == 0 { feed.generation = generation }
             feeds[channel] = feed
         }
     }
@@ -108,7 +92,7 @@ final class ChannelFeeds: Sendable {
             defer { feeds[channel] = feed }
             if message.id == Message.channelDeletedID {
                 feed.lastDelivered = nil  // ids restart when the channel is re-created
-                feed.epoch = nil
+                feed.generation = 0
                 return .deleted
             }
             if feed.repairing {
@@ -116,14 +100,17 @@ final class ChannelFeeds: Sendable {
                 return .drop
             }
             if let last = feed.lastDelivered {
-                if message.id <= last { return .drop }
-                if message.id > last + 1 {
+                let otherGeneration =
+                    message.generation != 0 && feed.generation != 0 && message.generation != feed.generation
+                if otherGeneration || message.id > last + 1 {
                     feed.repairing = true
                     feed.held = [message]
                     return .repair(after: last)
                 }
+                if message.id <= last { return .drop }
             }
             feed.lastDelivered = message.id
+            if message.generation != 0 { feed.generation = message.generation }
             return .deliver
         }
         switch action {
@@ -155,26 +142,19 @@ final class ChannelFeeds: Sendable {
         for (channel, last) in channels { repair(channel, after: last) }
     }
 
-    /// Delivers what the backlog has after `last`, then the messages held meanwhile. A failed
-    /// read is tried again (Redis may still be coming back) for as long as the channel is hosted.
+    /// Delivers what the backlog has after `last`, then the messages held meanwhile; what the
+    /// backlog no longer holds (trimmed, or gone with another generation) gets the gap notice,
+    /// decided by the same rule as a subscriber's resume. A failed read is tried again (Redis may
+    /// still be coming back) for as long as the channel is hosted.
     private func repair(_ channel: String, after last: Int64, attempt: Int = 0) {
-        let knownEpoch = state.withValue { $0[channel]?.epoch }
+        let known = state.withValue { $0[channel]?.generation ?? 0 }
         publisher.backlog(channel).hop(to: loop).whenComplete { [self] result in
-            var stored: [Message] = []
-            var base = last
-            var epoch = knownEpoch
+            let backlog: ChannelBacklog
             switch result {
-            case .success(let backlog):
-                stored = backlog.messages
-                epoch = Epoch(backlog.epoch)
-                // Another incarnation, or fewer ids than already delivered: Redis lost the channel (a
-                // restart without persistence) or it was re-created. Its ids start again; so do the
-                // subscribers'.
-                let reincarnated = knownEpoch != nil && epoch != nil && knownEpoch != epoch
-                if backlog.lastID < last || reincarnated { base = 0 }
+            case .success(let read):
+                backlog = read
             case .failure(let error):
-                let hosted = state.withValue { $0[channel].map { $0.hosts > 0 } ?? false }
-                if hosted {
+                if state.withValue({ $0[channel].map { $0.hosts > 0 } ?? false }) {
                     let delay = TimeAmount.milliseconds(min(2_000, 50 << min(attempt, 6)))
                     if attempt == 0 {
                         logger.info(
@@ -184,34 +164,46 @@ final class ChannelFeeds: Sendable {
                     loop.scheduleTask(in: delay) { self.repair(channel, after: last, attempt: attempt + 1) }
                     return
                 }
+                _ = finishRepair(channel)
+                return
             }
-            let held: [Message]? = state.withValue { feeds in
-                guard var feed = feeds[channel] else { return nil }
-                feed.repairing = false
-                let held = feed.held
-                feed.held = []
-                feeds[channel] = feed.hosts > 0 ? feed : nil
-                return feed.hosts > 0 ? held : nil
-            }
-            guard let held, let sink = sink() else { return }
-            if base != last {
-                sink.deliver(.missed(channel))
-                sink.channelReset(channel)
-            }
-            // Stored then held, each id once, in order. Anything between `base` and the first of
-            // them is gone from the backlog: say so rather than skip it.
-            var delivered = base
-            for message in stored + held where message.id > delivered {
-                if delivered == base && message.id > base + 1 && base == last { sink.deliver(.missed(channel)) }
+            guard let held = finishRepair(channel), let sink = sink() else { return }
+            let selection = Resume.select(backlog, after: .afterID(last, generation: known))
+            // Stored then held, each id once, in order; one notice before the first of them if
+            // anything between where subscribers stand and it is gone.
+            var point = selection.start
+            var reported = selection.missed
+            if reported { sink.deliverGap(channel, resumeAt: point) }
+            for message in Array(selection.messages) + held where message.id > point.id {
+                if !reported && message.id > point.id + 1 {
+                    // Gone from between stored messages (published without storing): subscribers
+                    // stand right before this one; its time and tag are not known, the last one's
+                    // lead to it without repeating anything.
+                    var before = point
+                    before.id = message.id - 1
+                    sink.deliverGap(channel, resumeAt: before)
+                    reported = true
+                }
                 sink.deliver(message)
-                delivered = message.id
+                point = message.point
             }
             state.withValue { feeds in
-                if feeds[channel] != nil {
-                    feeds[channel]!.lastDelivered = delivered
-                    feeds[channel]!.epoch = epoch
-                }
+                guard feeds[channel] != nil else { return }
+                feeds[channel]!.lastDelivered = point.id
+                feeds[channel]!.generation = point.generation != 0 ? point.generation : backlog.generation
             }
+        }
+    }
+
+    /// Ends a repair: the messages held meanwhile, or nil if the channel is no longer hosted.
+    private func finishRepair(_ channel: String) -> [Message]? {
+        state.withValue { feeds in
+            guard var feed = feeds[channel] else { return nil }
+            feed.repairing = false
+            let held = feed.held
+            feed.held = []
+            feeds[channel] = feed.hosts > 0 ? feed : nil
+            return feed.hosts > 0 ? held : nil
         }
     }
 }

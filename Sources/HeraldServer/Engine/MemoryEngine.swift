@@ -39,6 +39,8 @@ public final class MemoryEngine: MessageEngine {
         var lastID: Int64 = 0
         var lastTime: Int64 = 0
         var lastTag: Int64 = 0
+        /// This incarnation of the channel (see `StreamPoint`): a new one after a delete or restart.
+        let generation: Int64
         var order: UInt64
         var lastActivity: Int64
         var hosted = 0
@@ -51,6 +53,7 @@ public final class MemoryEngine: MessageEngine {
         /// which moves the last name into the gap, never hides a name from it).
         var names: [String] = []
         var nextOrder: UInt64 = 0
+        var generations = GenerationClock()
         var wildcardChannels = 0
         var publishedMessages: Int64 = 0
         /// Messages in all backlogs, kept up to date with every change to one.
@@ -153,17 +156,18 @@ public final class MemoryEngine: MessageEngine {
         // Changed in place: a copy taken out of the dictionary would share the backlog's storage,
         // and the append would then copy the whole backlog on every publish.
         func publish(into channel: inout Channel) -> (Message, hosted: Bool, stored: Int) {
+            let previous = (channel.lastTime, channel.lastTag)
             channel.lastID += 1
             channel.lastTag = channel.lastTime == now ? channel.lastTag + 1 : 1
             channel.lastTime = now
             channel.lastActivity = now
             let message = Message(
                 channel: name, id: channel.lastID, time: now, tag: channel.lastTag, eventID: eventID,
-                eventType: eventType, text: text)
+                eventType: eventType, text: text, generation: channel.generation)
             let before = channel.queue.count
             if keep {
                 channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
-                channel.queue.append(message)
+                channel.queue.append(message, previous: previous)
                 channel.queue.trim(to: configuration.maxMessagesStoredPerChannel)
             }
             return (message, channel.hosted > 0, channel.queue.count - before)
@@ -205,7 +209,8 @@ public final class MemoryEngine: MessageEngine {
             }
         }
         let channel = Channel(
-            slot: state.names.count, order: state.nextOrder, lastActivity: now, isWildcard: isWildcard)
+            slot: state.names.count, generation: state.generations.next(nowMicroseconds: now * 1_000_000),
+            order: state.nextOrder, lastActivity: now, isWildcard: isWildcard)
         state.nextOrder += 1
         if isWildcard { state.wildcardChannels += 1 }
         state.channels[name] = channel
@@ -327,7 +332,12 @@ public final class MemoryEngine: MessageEngine {
             state.channels[channel]!.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
             let entry = state.channels[channel]!
             state.storedMessages -= Int64(before - entry.queue.count)
-            return ChannelBacklog(messages: entry.queue.messages, lastID: entry.lastID, exists: true)
+            let last =
+                entry.lastID > 0
+                ? StreamPoint(id: entry.lastID, generation: entry.generation, time: entry.lastTime, tag: entry.lastTag)
+                : .start(of: entry.generation)
+            return ChannelBacklog(
+                messages: entry.queue.messages, last: last, exists: true, previous: entry.queue.previous)
         }
         return loop.makeSucceededFuture(backlog)
     }

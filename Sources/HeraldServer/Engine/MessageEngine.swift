@@ -7,8 +7,10 @@ public protocol MessageSink: AnyObject, Sendable {
     func deliver(_ message: Message)
     /// The channel was deleted; its subscribers get `notice` and are let go.
     func channelDeleted(_ channel: String, notice: Message)
-    /// The channel's ids restarted (Redis lost its data): subscribers accept ids from 1 again.
-    func channelReset(_ channel: String)
+    /// Messages of `channel` are gone before the next one delivered (Redis lost them, or its ids
+    /// restarted): subscribers get the id -4 notice and then stand at `point`, the point right
+    /// before the messages that follow.
+    func deliverGap(_ channel: String, resumeAt point: StreamPoint)
     /// This node's subscriber count of every channel it hosts (for cluster-wide counts).
     func localSubscriberCounts() -> [String: Int]
 }

@@ -5,18 +5,27 @@ import HeraldCore
 struct MessageQueue: Sendable {
     private var storage: [Message] = []
     private var head = 0
+    /// Time and tag of the message right before the first stored one: the last one dropped, or the
+    /// channel's last message when the queue was empty at an append.
+    private(set) var previous: (time: Int64, tag: Int64) = (0, 0)
 
     var count: Int { storage.count - head }
     var isEmpty: Bool { count == 0 }
     var first: Message? { head < storage.count ? storage[head] : nil }
     var messages: [Message] { Array(storage[head...]) }
 
-    mutating func append(_ message: Message) {
+    /// Appends `message`; `previous` is the time and tag of the channel's message before it.
+    mutating func append(_ message: Message, previous: (time: Int64, tag: Int64)) {
+        if isEmpty { self.previous = previous }
         storage.append(message)
     }
 
     mutating func removeFirst(_ n: Int) {
-        head += min(n, count)
+        let n = min(n, count)
+        guard n > 0 else { return }
+        let dropped = storage[head + n - 1]
+        previous = (dropped.time, dropped.tag)
+        head += n
         // Compact once the dead prefix dominates, so memory stays proportional to what is stored.
         if head > 32 && head * 2 > storage.count {
             storage.removeFirst(head)

@@ -218,7 +218,7 @@ public final class RedisEngine: MessageEngine {
             // (a reconnect on a quiet channel) is then noticed and repaired.
             return subscriber.subscribe([name]).flatMap {
                 publisher.head(channel).hop(to: feeds.loop).map { head in
-                    feeds.seed(channel, lastID: head.lastID, epoch: head.epoch)
+                    feeds.seed(channel, lastID: head.lastID, generation: head.generation)
                 }
             }
         }

@@ -24,6 +24,8 @@ struct FrameKinds: OptionSet, Sendable {
 /// One message with its frames for every transport that has a subscriber to it.
 struct RenderedMessage: Sendable {
     let message: Message
+    /// For a gap notice (id -4) delivered live: where its subscribers stand once they have it.
+    var resumeAt: StreamPoint?
     var streaming: Frame?
     var eventSource: Frame?
     var webSocket: ByteBuffer?
@@ -56,7 +58,9 @@ struct FrameRenderer: Sendable {
     /// The cursor of a single-channel subscription that has just received `message`.
     static func singleChannelCursor(_ message: Message) -> String? {
         guard message.id > 0 else { return nil }
-        return ResumeCursor([ChannelPosition(channel: message.channel, lastID: message.id)]).description
+        return ResumeCursor([
+            ChannelPosition(channel: message.channel, lastID: message.id, generation: message.generation)
+        ]).description
     }
 
     func templateOutput(_ message: Message, mode: SubscriberMode) -> [UInt8] {

@@ -196,11 +196,14 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         }
     }
 
-    public func channelReset(_ channel: String) {
+    public func deliverGap(_ channel: String, resumeAt point: StreamPoint) {
         guard let entry = hosting.withLockedValue({ $0[channel] }) else { return }
+        var notice = renderer.render(.missed(channel, resumeAt: point), for: entry.kinds)
+        notice.resumeAt = point
+        let rendered = notice
         entry.loops.forEach { i in
             let shard = shards[i]
-            loops[i].execute { shard.value.channelReset(channel) }
+            loops[i].execute { shard.value.deliver(rendered) }
         }
     }
 
@@ -322,11 +325,6 @@ final class LoopShard {
     func channelDeleted(_ rendered: RenderedMessage) {
         guard let members = byChannel[rendered.message.channel] else { return }
         members.forEach { $0.channelDeleted(rendered) }
-    }
-
-    func channelReset(_ channel: String) {
-        guard let members = byChannel[channel] else { return }
-        members.forEach { $0.channelReset(channel) }
     }
 
     func sweep(now: NIODeadline) {

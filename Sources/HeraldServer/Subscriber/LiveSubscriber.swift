@@ -6,21 +6,30 @@ struct ChannelSubscription {
     let channel: String
     /// Where the subscriber asked to resume from.
     let resume: ResumePoint
-    /// The id of the last message delivered or deliberately skipped; the cursor's value.
-    var position: Int64 = 0
-    /// Publish time and tag of the message at `position`, when known: the single-channel
-    /// `Last-Modified`/`Etag` form of the same point.
-    var positionTime: Int64 = 0
-    var positionTag: Int64 = 0
+    /// The last message delivered or deliberately skipped (its id, generation, time and tag): the
+    /// cursor's value, and the single-channel `Last-Modified`/`Etag` form of the same point.
+    var point = StreamPoint(id: 0, generation: 0, time: 0, tag: 0)
     /// Live messages that arrived while the backlog was being read.
     var pending: [RenderedMessage] = []
     var catchingUp = true
     var active = true
 
-    mutating func advance(to message: Message) {
-        position = message.id
-        positionTime = message.time
-        positionTag = message.tag
+    /// Until the backlog is read, the subscriber stands where it asked to resume from: an answer
+    /// given before then (a node stopping) repeats the client's own point rather than 0.
+    init(channel: String, resume: ResumePoint) {
+        self.channel = channel
+        self.resume = resume
+        switch resume {
+        case .afterID(let id, let generation): point = StreamPoint(id: id, generation: generation, time: 0, tag: 0)
+        case .since(let time, let tag): point = StreamPoint(id: 0, generation: 0, time: time, tag: tag ?? 0)
+        case .none, .backtrack, .afterEventID: break
+        }
+    }
+
+    /// Whether a gap notice that puts its subscribers at `notice` concerns this one: it comes from
+    /// another generation, or from beyond where this subscriber stands.
+    func isBehind(_ notice: StreamPoint) -> Bool {
+        notice.generation != point.generation || notice.id > point.id
     }
 }
 
@@ -94,7 +103,8 @@ class LiveSubscriber {
 
     /// The resume cursor of this connection: every channel's position.
     var cursor: ResumeCursor {
-        ResumeCursor(channels.map { ChannelPosition(channel: $0.channel, lastID: $0.position) })
+        ResumeCursor(
+            channels.map { ChannelPosition(channel: $0.channel, lastID: $0.point.id, generation: $0.point.generation) })
     }
 
     // MARK: Joining
@@ -116,31 +126,23 @@ class LiveSubscriber {
     /// channel catches up never claims too little (or too much) for another.
     private func catchUp(_ backlogs: [ChannelBacklog]) {
         guard isRegistered else { return }
-        let selections = zip(channels, backlogs).map { channel, backlog in
-            Resume.select(stored: backlog.messages, lastID: backlog.lastID, after: channel.resume)
+        let selections = zip(channels, backlogs).map { channel, backlog in Resume.select(backlog, after: channel.resume)
         }
         for i in channels.indices {
-            channels[i].position = selections[i].messages.first.map { $0.id - 1 } ?? backlogs[i].lastID
-            if case .since(let time, let tag) = channels[i].resume {
-                channels[i].positionTime = time
-                channels[i].positionTag = tag ?? 0
-            }
-            if let at = backlogs[i].messages.last(where: { $0.id <= channels[i].position }) {
-                channels[i].positionTime = at.time
-                channels[i].positionTag = at.tag
-            }
+            channels[i].point = selections[i].messages.isEmpty ? selections[i].end : selections[i].start
         }
         let kinds = FrameKinds(mode)
         for i in channels.indices where channels[i].active {
             if selections[i].missed {
-                emit(registry.renderer.render(.missed(channels[i].channel), for: kinds), catchUp: true)
+                let notice = Message.missed(channels[i].channel, resumeAt: selections[i].start)
+                emit(registry.renderer.render(notice, for: kinds), catchUp: true)
             }
             for message in selections[i].messages {
                 guard isRegistered, channels[i].active else { break }
-                channels[i].advance(to: message)
+                channels[i].point = message.point
                 emit(registry.renderer.render(message, for: kinds), catchUp: true)
             }
-            channels[i].position = max(channels[i].position, backlogs[i].lastID)
+            if selections[i].end.id > channels[i].point.id { channels[i].point = selections[i].end }
         }
         pendingBytes = 0
         for i in channels.indices {
@@ -159,17 +161,20 @@ class LiveSubscriber {
         guard let i = channels.firstIndex(where: { $0.channel == rendered.message.channel && $0.active }) else {
             return
         }
-        if rendered.message.id == Message.missedID {
-            return emit(rendered, catchUp: false)  // a notice, not a message: no position
-        }
         if channels[i].catchingUp {
             pendingBytes += rendered.message.text.count
             guard pendingBytes <= maxPendingBytes else { return overflow() }
             channels[i].pending.append(rendered)
             return
         }
-        guard rendered.message.id > channels[i].position else { return }  // already delivered by catch-up
-        channels[i].advance(to: rendered.message)
+        if rendered.message.id == Message.missedID {
+            // Messages between here and the notice's point are gone: say so once, then follow it.
+            guard let point = rendered.resumeAt, channels[i].isBehind(point) else { return }
+            channels[i].point = point
+            return emit(rendered, catchUp: false)
+        }
+        guard rendered.message.id > channels[i].point.id else { return }  // already delivered by catch-up
+        channels[i].point = rendered.message.point
         emit(rendered, catchUp: false)
     }
 
@@ -183,11 +188,6 @@ class LiveSubscriber {
         registry.remove(self, from: [channels[i].channel])
         emit(rendered, catchUp: false)
         if !channels.contains(where: \.active) { finish(sendFooter: true) }
-    }
-
-    /// The channel's ids restarted: accept them from 1 again.
-    func channelReset(_ channel: String) {
-        for i in channels.indices where channels[i].channel == channel { channels[i].position = 0 }
     }
 
     /// Leaves every channel. Idempotent; called when the connection ends for any reason.

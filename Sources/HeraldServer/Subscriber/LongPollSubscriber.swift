@@ -42,7 +42,7 @@ final class LongPollSubscriber: LiveSubscriber {
 
     /// Time is up (or the node is stopping).
     override func expire() {
-        let single = channels.count == 1 ? (channels[0].positionTime, channels[0].positionTag) : nil
+        let single = channels.count == 1 ? (channels[0].point.time, channels[0].point.tag) : nil
         respond(answers.expired(cursor: cursor, single: single))
     }
 

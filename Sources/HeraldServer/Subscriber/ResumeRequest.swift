@@ -50,7 +50,8 @@ struct ResumeRequest {
     func point(for selection: ChannelSelection) -> ResumePoint {
         if selection.backtrack > 0 { return .backtrack(selection.backtrack) }
         if let cursor {
-            return cursor.position(of: selection.channel).map { .afterID($0) } ?? .none
+            return cursor.position(of: selection.channel).map { .afterID($0.lastID, generation: $0.generation) }
+                ?? .none
         }
         if let lastEventID { return .afterEventID(lastEventID) }
         if let since { return .since(time: since, tag: numericTag) }

@@ -43,7 +43,9 @@ extension ResumingSubscriber {
         if let id = event.id { lastEventID = id }
         guard !event.dataLines.isEmpty else { return }
         let message = try PushMessage.decode(event.data)
-        if plan.channels.count == 1, message.id > 0, event.id != "hc:\(message.channel):\(message.id)" {
+        if plan.channels.count == 1, message.id > 0,
+            CursorText.withoutGenerations(event.id) != "hc:\(message.channel):\(message.id)"
+        {
             outcome.log.problems.append("event id \(event.id ?? "none") for message \(message.id)")
         }
         record(message, in: &connection)

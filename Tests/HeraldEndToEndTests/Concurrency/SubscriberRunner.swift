@@ -130,7 +130,9 @@ struct SubscriberRunner {
                         log.record(message)
                         received += 1
                         if let id = event.id { lastEventID = id }
-                        if plan.channels.count == 1, event.id != "hc:\(message.channel):\(message.id)" {
+                        if plan.channels.count == 1,
+                            CursorText.withoutGenerations(event.id) != "hc:\(message.channel):\(message.id)"
+                        {
                             log.problems.append("event id \(event.id ?? "none") for message \(message.id)")
                         }
                     }

@@ -33,7 +33,7 @@ struct RedisDataLossTests {
         #expect(received.map(\.message.id) == [1, 2, 3, -4, 1, 2], "\(received)")
         #expect(received.map(\.message.text) == ["old1", "old2", "old3", "Messages missed", "new1", "new2"])
         let cursors = ["1", "2", "3", nil, "1", "2"].map { $0.map { "hc:amnesia:\($0)" } }
-        #expect(received.map(\.id) == cursors)
+        #expect(received.map(\.id).map(CursorText.withoutGenerations) == cursors)
         let frames = try await Received.frames(socket, count: 6)
         #expect(frames.map(\.id) == [1, 2, 3, -4, 1, 2], "\(frames)")
         #expect(try await b.lastID(channel) == 2)
@@ -67,7 +67,7 @@ struct RedisDataLossTests {
         #expect(
             received.map(\.message.text) == ["old1", "old2", "old3", "Messages missed"] + (1...5).map { "new\($0)" },
             "\(received)")
-        #expect(received.last?.id == "hc:\(channel):5")
+        #expect(CursorText.withoutGenerations(received.last?.id) == "hc:\(channel):5")
     }
 
     /// Each node writes a channel's count only when it changes (and everything every 30 s), so

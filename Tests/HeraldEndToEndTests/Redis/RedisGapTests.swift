@@ -43,7 +43,10 @@ struct RedisGapTests {
 
         let received = try await Received.events(events, count: 5)
         #expect(received.map(\.message.text) == ["g1", "g2", "g3", "Messages missed", "g5"], "\(received)")
-        #expect(received.map(\.id) == ["hc:gap:1", "hc:gap:2", "hc:gap:3", nil, "hc:gap:5"])
+        #expect(
+            received.map(\.id).map(CursorText.withoutGenerations) == [
+                "hc:gap:1", "hc:gap:2", "hc:gap:3", nil, "hc:gap:5",
+            ])
         let frames = try await Received.frames(socket, count: 5)
         #expect(frames.map(\.id) == [1, 2, 3, -4, 5], "\(frames)")
     }
@@ -73,7 +76,7 @@ struct RedisGapTests {
 
         let received = try await Received.events(events, count: 2, timeout: .seconds(5))
         #expect(received.map(\.message.text) == ["q3", "q4"], "\(received)")
-        #expect(received.map(\.id) == ["hc:quiet:3", "hc:quiet:4"])
+        #expect(received.map(\.id).map(CursorText.withoutGenerations) == ["hc:quiet:3", "hc:quiet:4"])
     }
 
     /// Polls `PUBSUB NUMSUB` until `pubsubChannel` has a subscriber.

@@ -15,7 +15,7 @@ struct RedisResumeTests {
         let before = try await Received.events(first, count: 3, settle: .zero)
         first.close()
         let cursor = try #require(before.last?.id)
-        #expect(cursor == "hc:hop:3")
+        #expect(CursorText.withoutGenerations(cursor) == "hc:hop:3")
 
         try await a.publishAll("hop", ["h4", "h5"])
         let second = try await HTTPStream.connect(port: b.port, "/ev/hop", headers: [("Last-Event-ID", cursor)])
@@ -26,7 +26,7 @@ struct RedisResumeTests {
         try await a.publish("hop", "h6")
         let after = try await Received.events(second, count: 3)
         #expect(after.map(\.message.text) == ["h4", "h5", "h6"], "\(after)")
-        #expect(after.map(\.id) == ["hc:hop:4", "hc:hop:5", "hc:hop:6"])
+        #expect(after.map(\.id).map(CursorText.withoutGenerations) == ["hc:hop:4", "hc:hop:5", "hc:hop:6"])
     }
 
     @Test func aCursorOlderThanTheBacklogGetsTheNoticeFirst() async throws {
@@ -38,7 +38,7 @@ struct RedisResumeTests {
         try await a.publishAll("old", ["o1", "o2"])
         let cursor = try #require(try await Received.events(first, count: 2, settle: .zero).last?.id)
         first.close()
-        #expect(cursor == "hc:old:2")
+        #expect(CursorText.withoutGenerations(cursor) == "hc:old:2")
 
         // Ten more: the backlog keeps 8…12; 3…7 are gone.
         try await b.publishAll("old", (3...12).map { "o\($0)" })
@@ -48,7 +48,7 @@ struct RedisResumeTests {
         #expect(received.map(\.message.id) == [-4, 8, 9, 10, 11, 12], "\(received)")
         #expect(received.first?.message.text == "Messages missed")
         #expect(received.first?.id == nil)
-        #expect(received.dropFirst().map(\.id) == (8...12).map { "hc:old:\($0)" })
+        #expect(received.dropFirst().map(\.id).map(CursorText.withoutGenerations) == (8...12).map { "hc:old:\($0)" })
 
         // The same from a long-poll on A with the cursor as If-None-Match.
         let polled = try await a.get(

@@ -55,7 +55,7 @@ struct RedisScriptTests {
         let received = try await Received.events(events, count: 3)
         try #require(received.count == 3, "\(received)")
         let message = received[2].message
-        #expect(received[2].id == "hc:poly:3")
+        #expect(CursorText.withoutGenerations(received[2].id) == "hc:poly:3")
         #expect(message.id == reply[0])
         #expect(message.text == "from redis-cli")
         #expect(HTTPDates.parse(message.time).map { Int($0.timeIntervalSince1970) } == reply[1])
@@ -129,8 +129,9 @@ struct RedisScriptTests {
             #expect(received.map(\.message.text) == ["hello", "plain"])
             #expect(received.map(\.event) == ["greeting", nil])
             #expect(received.map(\.message.eventID) == ["evt-1", ""])
-            #expect(received.map(\.id) == ["hc:typed:1", "hc:typed:2"])
-            #expect(stream.text.contains("id: hc:typed:1\nevent: greeting\ndata: {"))
+            #expect(received.map(\.id).map(CursorText.withoutGenerations) == ["hc:typed:1", "hc:typed:2"])
+            #expect(
+                CursorText.withoutGenerations(inText: stream.text).contains("id: hc:typed:1\nevent: greeting\ndata: {"))
         }
         // The stored event id resumes a subscriber as push-stream's Last-Event-ID does.
         let resumed = try await HTTPStream.connect(port: b.port, "/ev/typed", headers: [("Last-Event-ID", "evt-1")])

@@ -63,13 +63,28 @@ enum Received {
 enum LongPoller {
     /// Polls `path` until `count` messages arrived or `timeout` passed; returns what arrived.
     static func collect(port: UInt16, _ path: String, count: Int, timeout: Duration) async throws -> [PushMessage] {
+        try await collect(port: port, path, timeout: timeout) { $0.count >= count }
+    }
+
+    /// Polls `path` until a message with text `last` arrived or `timeout` passed.
+    static func collect(
+        port: UInt16, _ path: String, until last: String, timeout: Duration
+    ) async throws
+        -> [PushMessage]
+    {
+        try await collect(port: port, path, timeout: timeout) { $0.last?.text == last }
+    }
+
+    private static func collect(
+        port: UInt16, _ path: String, timeout: Duration, done: @escaping @Sendable ([PushMessage]) -> Bool
+    ) async throws -> [PushMessage] {
         try await Blocking.run {
             let deadline = Deadline.after(timeout)
             var messages: [PushMessage] = []
             var headers: [(String, String)] = []
             var client = try RawHTTPClient(port: port, timeout: .seconds(8))
             defer { client.close() }
-            while messages.count < count && !deadline.hasPassed {
+            while !done(messages) && !deadline.hasPassed {
                 let response: HTTPResponse
                 do {
                     response = try client.request("GET", path, headers: headers)
@@ -87,6 +102,10 @@ enum LongPoller {
                     }
                     headers = [("If-Modified-Since", since), ("If-None-Match", etag)]
                 case 304:
+                    continue
+                case 500...:
+                    // Redis is away (a restart): ask again shortly, as push-stream's client does.
+                    Thread.sleep(forTimeInterval: 0.1)
                     continue
                 default:
                     throw HarnessError("long-poll answered \(response)")
