@@ -201,14 +201,14 @@ import Testing
     }
 
     @Test func subscribersAreNotClosedByTheRequestTimeout() async throws {
-        let node = try await HeraldProcess.start(["--request-timeout", "1s", "--longpolling-connection-ttl", "3s"])
+        let node = try await HeraldProcess.start(["--request-timeout", "1s", "--longpolling-connection-ttl", "6s"])
         defer { node.stop() }
         let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/calm")
         defer { socket.close() }
         let stream = try await HTTPStream.connect(port: node.port, "/sub/calm")
         defer { stream.close() }
         let port = node.port
-        async let longPoll = RawHTTPClient.request(port: port, "GET", "/lp/calm", timeout: .seconds(6))
+        async let longPoll = RawHTTPClient.request(port: port, "GET", "/lp/calm", timeout: .seconds(9))
         try #require(try await node.waitForSubscribers("calm", count: 3))
         try await Task.sleep(for: .milliseconds(1800))
         try await node.publish("calm", "still here")
