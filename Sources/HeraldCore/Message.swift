@@ -53,6 +53,13 @@ public struct Message: Sendable, Hashable {
     public static let timeoutID: Int64 = -3
     /// Id of the notice that messages between the resume point and the oldest stored one are gone.
     public static let missedID: Int64 = -4
+    /// Id of the notice that the subscriber's grant expired: the subscription ends; the client gets
+    /// a new grant and resumes from where it stands.
+    public static let grantExpiredID: Int64 = -5
+
+    /// Whether this control message's time and tag name a point the client stands at (gap and
+    /// grant notices), so an answer that ends with it carries them as its validators.
+    public var carriesPoint: Bool { id == Message.missedID || id == Message.grantExpiredID }
 
     /// The message sent to a deleted channel's subscribers.
     public static func channelDeleted(_ channel: String, text: [UInt8]) -> Message {
@@ -70,6 +77,13 @@ public struct Message: Sendable, Hashable {
     public static func missed(_ channel: String, resumeAt point: StreamPoint) -> Message {
         Message(
             channel: channel, id: missedID, time: point.time, tag: point.tag, text: Array("Messages missed".utf8),
+            generation: point.generation)
+    }
+
+    /// Tells a subscriber of `channel`, standing at `point`, that its grant has expired.
+    public static func grantExpired(_ channel: String, at point: StreamPoint) -> Message {
+        Message(
+            channel: channel, id: grantExpiredID, time: point.time, tag: point.tag, text: Array("Grant expired".utf8),
             generation: point.generation)
     }
 

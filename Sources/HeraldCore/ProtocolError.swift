@@ -56,4 +56,15 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let malformedRequest = ProtocolError(status: 400, explain: "Malformed request.")
     public static let headersTooLarge = ProtocolError(status: 431, explain: "Request headers are too large.")
     public static let engineUnavailable = ProtocolError(status: 503, explain: "Message store unavailable.")
+
+    // Grants (signed tokens) and keys.
+    /// No grant where one is required (`?token=`, `Authorization: Bearer`, or the grant cookie).
+    public static let grantMissing = ProtocolError(status: 401, explain: "A grant is required.")
+    /// Not a token, a signature that does not verify, or an algorithm or key not configured.
+    public static let grantInvalid = ProtocolError(status: 403, explain: "Grant is not valid.")
+    public static let grantExpired = ProtocolError(status: 403, explain: "Grant has expired.")
+    public static let grantNotYetValid = ProtocolError(status: 403, explain: "Grant is not valid yet.")
+    public static let channelNotGranted = ProtocolError(status: 403, explain: "Channel is not in the grant.")
+    /// The publisher or admin key is missing or wrong.
+    public static let keyRequired = ProtocolError(status: 401, explain: "A valid key is required.")
 }

@@ -75,6 +75,15 @@ public struct NodeSettings: Sendable {
     public var messagesControlByArgument = false
     public var websocketAllowPublish = false
     public var allowedOrigins: String?
+
+    // Who may listen
+    /// The key subscribers' grants are signed with; with none, subscribing needs no grant.
+    public var grantKey: GrantKey?
+    /// A cookie that may carry the grant (besides `?token=` and `Authorization: Bearer`).
+    public var grantCookie: String?
+    /// Channels under this prefix belong to one user each (`user:42` to user `42`).
+    public var userChannelPrefix: String?
+
     /// A subscriber whose unflushed output passes this is disconnected (it resumes from the backlog).
     public var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)
     /// How long a connection may take to send a complete request.

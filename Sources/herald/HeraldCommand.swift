@@ -8,7 +8,7 @@ struct HeraldCommand: AsyncParsableCommand {
         abstract: "A horizontally sharded HTTP push server, compatible with nginx-push-stream-module.",
         subcommands: [
             ServeCommand.self, PublishCommand.self, BenchCommand.self, RingCommand.self, NginxConfCommand.self,
-            RedisScriptsCommand.self,
+            RedisScriptsCommand.self, TokenCommand.self,
         ]
     )
 

@@ -79,6 +79,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "First read buffer of a public connection (grows for larger requests); each subscriber keeps one.")
     var initialReadBuffer = ByteSize(bytes: 256)
 
+    // MARK: Who may listen
+    @Option(help: "Subscribers must present a grant signed with this HS256 secret (at least 32 bytes).")
+    var authSecret: String?
+    @Option(
+        help:
+            "Subscribers must present a grant signed by the key whose public half is in this PEM file (RS256 or ES256)."
+    )
+    var authPublicKey: String?
+    @Option(help: "A cookie that may carry the grant (besides ?token= and Authorization: Bearer).")
+    var authCookie: String?
+    @Option(help: "Channels under this prefix belong to one user each: user 42 alone may read <prefix>42.")
+    var userChannelPrefix: String?
+
     // MARK: Connections
     @Option(
         help:
@@ -146,6 +159,22 @@ struct ServeCommand: AsyncParsableCommand {
         if !(64...65_536).contains(initialReadBuffer.bytes) {
             throw ValidationError("--initial-read-buffer must be between 64 bytes and 64k.")
         }
+        if authSecret?.isEmpty == false && authPublicKey?.isEmpty == false {
+            throw ValidationError("Give --auth-secret or --auth-public-key, not both.")
+        }
+        if let authSecret, !authSecret.isEmpty, authSecret.utf8.count < GrantKey.minimumSecretLength {
+            throw ValidationError("--auth-secret must be at least \(GrantKey.minimumSecretLength) bytes.")
+        }
+    }
+
+    /// The grant key the options name: the secret, or the public key file's contents.
+    func grantKey() throws -> GrantKey? {
+        if let authSecret, !authSecret.isEmpty { return .secret(Array(authSecret.utf8)) }
+        guard let authPublicKey, !authPublicKey.isEmpty else { return nil }
+        guard let pem = FileManager.default.contents(atPath: authPublicKey) else {
+            throw ValidationError("Cannot read --auth-public-key \(authPublicKey).")
+        }
+        return .publicKeyPEM(String(decoding: pem, as: UTF8.self))
     }
 
     /// The node's settings from the parsed options.
@@ -205,6 +234,8 @@ struct ServeCommand: AsyncParsableCommand {
         s.advertise = advertise.flatMap { $0.isEmpty ? nil : $0 }
         s.shutdownGrace = shutdownGrace
         s.drainPeriod = drainPeriod
+        s.grantCookie = authCookie.flatMap { $0.isEmpty ? nil : $0 }
+        s.userChannelPrefix = userChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
         return s
     }
 
@@ -232,6 +263,8 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let node: HeraldNode
         do {
+            var settings = self.settings
+            settings.grantKey = try grantKey()
             node = try HeraldNode(settings: settings, logger: logger) {
                 var text: [UInt8] = []
                 metrics.emit(into: &text)

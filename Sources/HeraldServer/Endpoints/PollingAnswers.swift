@@ -10,15 +10,19 @@ struct PollingAnswers {
     let subscription: Subscription
     let headers: HTTPHeaders
 
-    func serve(mode: SubscriberMode, validation: EventLoopFuture<Void>, on loop: any EventLoop) -> EndpointResult {
+    func serve(mode: SubscriberMode, admission: EventLoopFuture<Grant?>, on loop: any EventLoop) -> EndpointResult {
         let headers = headers
         guard mode == .longPolling else {
-            return .answer(validation.flatMap { poll(on: loop) }.recover { HTTPAnswer(failure: $0, headers: headers) })
+            return .answer(
+                admission.flatMap { _ in poll(on: loop) }.recover { HTTPAnswer(failure: $0, headers: headers) })
         }
         let subscriber = LongPollSubscriber(
             answers: self, loop: loop, registry: node.registry, channels: subscription.channels)
         subscriber.deadline = .now() + .milliseconds(node.settings.longpollingConnectionTTL.milliseconds)
-        validation.assumeIsolated().flatMap { subscriber.start() }.whenFailure { subscriber.fail($0) }
+        admission.hop(to: loop).assumeIsolated().flatMap { grant in
+            subscriber.grantDeadline = LiveSubscriber.deadline(of: grant)
+            return subscriber.start()
+        }.whenFailure { subscriber.fail($0) }
         return .answer(
             subscriber.answer.recover { HTTPAnswer(failure: $0, headers: headers) }, cancel: { subscriber.cancel() })
     }
@@ -55,9 +59,8 @@ struct PollingAnswers {
             name: "Content-Type",
             value: subscription.callback != nil ? "application/javascript" : "text/plain; charset=utf-8")
         let last: Message =
-            messages.last(where: { $0.id > 0 }) ?? messages.last(where: { $0.id == Message.missedID })
-            ?? messages[messages.count - 1]
-        if last.id > 0 || last.id == Message.missedID {
+            messages.last(where: { $0.id > 0 }) ?? messages.last(where: \.carriesPoint) ?? messages[messages.count - 1]
+        if last.id > 0 || last.carriesPoint {
             headers.add(name: "Last-Modified", value: HTTPDate.format(last.time))
             headers.add(name: "Etag", value: etag(tag: last.tag, cursor: cursor))
         } else {

@@ -40,19 +40,29 @@ struct SubscriberEndpoint: Endpoint {
         if let first = subscription.selections.first { node.cluster.subscriberArrived(firstChannel: first.channel) }
         node.metrics.subscribed(mode)
 
-        let validation = SubscriptionValidation(node: node).validate(subscription.selections, on: loop)
+        // The grant first: nothing of the subscription (not even creating its channels) happens
+        // for a request that may not read them.
+        let node = self.node
+        let selections = subscription.selections
+        let admission = SubscriberAuthorization(node: node).authorize(
+            request, channels: selections.map(\.channel), on: loop
+        ).flatMap { grant in
+            SubscriptionValidation(node: node).validate(selections, on: loop).map { grant }
+        }
         switch mode {
         case .webSocket:
             return WebSocketUpgrade(node: node).serve(
-                head, headers: headers, subscription, validation: validation, on: loop)
+                head, headers: headers, subscription, admission: admission, on: loop)
         case .polling, .longPolling:
             let polling = PollingAnswers(node: node, request: request, subscription: subscription, headers: headers)
-            return polling.serve(mode: mode, validation: validation, on: loop)
+            return polling.serve(mode: mode, admission: admission, on: loop)
         case .streaming, .eventSource:
             let headers = headers
             return .later(
-                validation.map { _ in stream(head: head, mode: mode, subscription, headers: headers, on: loop) }
-                    .recover { .answer(HTTPAnswer(failure: $0, headers: headers)) })
+                admission.map { grant in
+                    stream(head: head, mode: mode, subscription, grant: grant, headers: headers, on: loop)
+                }
+                .recover { .answer(HTTPAnswer(failure: $0, headers: headers)) })
         }
     }
 
@@ -68,8 +78,8 @@ struct SubscriberEndpoint: Endpoint {
     }
 
     private func stream(
-        head: HTTPRequestHead, mode: SubscriberMode, _ subscription: Subscription, headers: HTTPHeaders,
-        on loop: any EventLoop
+        head: HTTPRequestHead, mode: SubscriberMode, _ subscription: Subscription, grant: Grant?,
+        headers: HTTPHeaders, on loop: any EventLoop
     ) -> EndpointOutcome {
         var headers = headers
         let chunked = head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1)
@@ -84,6 +94,7 @@ struct SubscriberEndpoint: Endpoint {
         ResponseHeaders.addCommon(identity: node.settings.identity, to: &headers)
         let subscriber = StreamSubscriber(
             mode: mode, loop: loop, registry: node.registry, channels: subscription.channels, chunked: chunked)
+        subscriber.grantDeadline = LiveSubscriber.deadline(of: grant)
         let responseHead = ResponseHeaders.render(status: .ok, version: head.version, headers: headers)
         let ttl = node.settings.subscriberConnectionTTL
         return .takeOver(
@@ -99,7 +110,7 @@ struct WebSocketUpgrade {
 
     func serve(
         _ head: HTTPRequestHead, headers: HTTPHeaders, _ subscription: Subscription,
-        validation: EventLoopFuture<Void>, on loop: any EventLoop
+        admission: EventLoopFuture<Grant?>, on loop: any EventLoop
     ) -> EndpointResult {
         let required = ["Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version"]
         guard required.allSatisfy({ head.headers.contains(name: $0) }) else {
@@ -127,7 +138,7 @@ struct WebSocketUpgrade {
         return .now(
             .takeOver(
                 SubscriberTakeOver(handlers: [subscriber]) {
-                    subscriber.beginAfterValidation(validation, responseHead: responseHead, connectionTTL: ttl)
+                    subscriber.beginAfterValidation(admission, responseHead: responseHead, connectionTTL: ttl)
                 }))
     }
 

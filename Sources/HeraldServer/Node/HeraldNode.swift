@@ -30,6 +30,8 @@ public final class HeraldNode: Service {
     ) throws {
         self.settings = settings
         self.logger = logger
+        // A key that cannot verify anything stops the node here, before it binds.
+        let grants = try settings.grantKey.map(GrantVerifier.init)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
         self.group = group
         let chosen: any MessageEngine
@@ -51,7 +53,7 @@ public final class HeraldNode: Service {
         chosen.attach(registry)
         self.context = NodeContext(
             settings: settings, engine: chosen, registry: registry, logger: logger,
-            metricsExposition: metricsExposition)
+            metricsExposition: metricsExposition, grants: grants)
     }
 
     /// The addresses the listeners are bound to, once running (port 0 becomes a real port).

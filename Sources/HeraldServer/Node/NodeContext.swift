@@ -23,13 +23,16 @@ public final class NodeContext: Sendable {
     let connections = ConnectionTracker()
     /// Renders the metrics registry for `/metrics` (set by the process that bootstrapped metrics).
     let metricsExposition: (@Sendable () -> String)?
+    /// Verifies subscribers' grants, when `settings.grantKey` asks for them.
+    let grants: GrantVerifier?
     private let draining = NIOLockedValueBox(false)
 
     init(
         settings: NodeSettings, engine: any MessageEngine, registry: SubscriberRegistry, logger: Logger,
-        metricsExposition: (@Sendable () -> String)? = nil
+        metricsExposition: (@Sendable () -> String)? = nil, grants: GrantVerifier? = nil
     ) {
         self.metricsExposition = metricsExposition
+        self.grants = grants
         self.settings = settings
         self.engine = engine
         self.registry = registry

@@ -328,7 +328,13 @@ final class LoopShard {
     }
 
     func sweep(now: NIODeadline) {
-        for subscriber in all.values where subscriber.deadline <= now { subscriber.expire() }
+        for subscriber in all.values {
+            if subscriber.grantDeadline <= now {
+                subscriber.grantExpired()
+            } else if subscriber.deadline <= now {
+                subscriber.expire()
+            }
+        }
     }
 
     /// Pings every subscriber that had nothing written since the previous round.

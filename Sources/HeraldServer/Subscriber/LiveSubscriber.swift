@@ -46,6 +46,8 @@ class LiveSubscriber {
     var channels: [ChannelSubscription]
     /// When the connection ends on its own (time to live).
     var deadline: NIODeadline = .distantFuture
+    /// When the subscriber's grant ends: the subscription ends then, with the -5 notice.
+    var grantDeadline: NIODeadline = .distantFuture
     /// Bytes of live messages held during catch-up; bounded like the socket's output.
     private var pendingBytes = 0
     /// This loop's shard, which flushes its subscribers once per turn.
@@ -207,6 +209,18 @@ class LiveSubscriber {
         ConnectionClosing.close(context.channel, after: flushed, timeout: registry.renderer.settings.closeTimeout)
     }
 
+    /// The grant-expired notice for this subscriber.
+    var grantNotice: Message {
+        let first = channels.first(where: \.active) ?? channels[0]
+        return .grantExpired(first.channel, at: first.point)
+    }
+
+    /// The moment `grant` ends, as a deadline of this process's clock.
+    static func deadline(of grant: Grant?) -> NIODeadline {
+        guard let expires = grant?.expires else { return .distantFuture }
+        return .now() + .seconds(max(0, expires - UnixClock.now()))
+    }
+
     // MARK: For subclasses
 
     /// Writes one message (live, catch-up, notice) to the client.
@@ -221,6 +235,12 @@ class LiveSubscriber {
     func expire() { finish(sendFooter: true) }
     /// The node is stopping.
     func shutdown() { finish(sendFooter: true) }
+    /// The grant has expired: the notice (at where the client stands on its first channel), then
+    /// the end of the subscription, footer included; never served past expiry, never cut silently.
+    func grantExpired() {
+        emit(registry.renderer.render(grantNotice, for: FrameKinds(mode)), catchUp: false)
+        finish(sendFooter: true)
+    }
     /// Ends the subscription: footer when asked, then close.
     func finish(sendFooter: Bool) { fatalError("abstract") }
     /// Held messages passed the output bound during catch-up: the client must resume later.

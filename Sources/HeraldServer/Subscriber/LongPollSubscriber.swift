@@ -46,6 +46,13 @@ final class LongPollSubscriber: LiveSubscriber {
         respond(answers.expired(cursor: cursor, single: single))
     }
 
+    /// The grant ran out while waiting: answer with what was collected and the notice, at the
+    /// client's own position, so it gets a new grant and resumes exactly.
+    override func grantExpired() {
+        let single = channels.count == 1 ? (channels[0].point.time, channels[0].point.tag) : nil
+        respond(answers.messages(collected + [grantNotice], cursor: cursor, position: single))
+    }
+
     /// The channels could not be joined: the request is refused with `error`.
     func fail(_ error: any Error) {
         guard !answered else { return }

@@ -42,7 +42,9 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     /// Completes the handshake, then joins the channels once they are validated. push-stream
     /// validates after the `101`, reporting refusals in a close frame (1008 with the HTTP status).
-    func beginAfterValidation(_ validation: EventLoopFuture<Void>, responseHead: String, connectionTTL: TimeSpan?) {
+    func beginAfterValidation(
+        _ validation: EventLoopFuture<Grant?>, responseHead: String, connectionTTL: TimeSpan?
+    ) {
         guard let context else { return }
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
         wroteSincePing = true
@@ -50,11 +52,9 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
             guard !finished else { return }
             switch result {
             case .failure(let error):
-                let refusal = (error as? ProtocolError) ?? .engineUnavailable
-                var reason = #"{"http_status": \#(refusal.status), "explain":""#
-                reason += (refusal.explain ?? "") + #""}"#
-                close(code: .policyViolation, reason: Array(reason.utf8))
-            case .success:
+                refuse((error as? ProtocolError) ?? .engineUnavailable)
+            case .success(let grant):
+                grantDeadline = Self.deadline(of: grant)
                 if let header = registry.renderer.header(for: .webSocket) {
                     send(WebSocketFraming.frame(.text, payload: header))
                 }
@@ -176,6 +176,21 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         guard !finished else { return }
         sendFooter()
         close(code: .serviceRestart, reason: [])
+    }
+
+    /// The grant ran out: the notice frame, the footer, then the close push-stream gives a refusal.
+    override func grantExpired() {
+        guard !finished else { return }
+        emit(registry.renderer.render(grantNotice, for: .webSocket), catchUp: false)
+        sendFooter()
+        refuse(.grantExpired)
+    }
+
+    /// Closes with 1008 and the refusal as push-stream words it: `{"http_status": …, "explain":"…"}`.
+    private func refuse(_ refusal: ProtocolError) {
+        var reason = #"{"http_status": \#(refusal.status), "explain":""#
+        reason += (refusal.explain ?? "") + #""}"#
+        close(code: .policyViolation, reason: Array(reason.utf8))
     }
 
     override func finish(sendFooter: Bool) {
