@@ -83,6 +83,10 @@ public struct NodeSettings: Sendable {
     public var grantCookie: String?
     /// Channels under this prefix belong to one user each (`user:42` to user `42`).
     public var userChannelPrefix: String?
+    /// Required as `Authorization: Bearer` on `/pub`, on both listeners (nil: none).
+    public var publisherKey: String?
+    /// Required as `Authorization: Bearer` on `/channels-stats`, `/cluster` and `/metrics` (nil: none).
+    public var adminKey: String?
 
     /// A subscriber whose unflushed output passes this is disconnected (it resumes from the backlog).
     public var maxSubscriberBuffer = ByteSize(bytes: 1024 * 1024)

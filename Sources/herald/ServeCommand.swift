@@ -91,6 +91,12 @@ struct ServeCommand: AsyncParsableCommand {
     var authCookie: String?
     @Option(help: "Channels under this prefix belong to one user each: user 42 alone may read <prefix>42.")
     var userChannelPrefix: String?
+    @Option(help: "Publishing (/pub, both listeners) requires Authorization: Bearer with this key.")
+    var publisherKey: String?
+    @Option(help: "A file holding the publisher key (its first line), instead of --publisher-key.")
+    var publisherKeyFile: String?
+    @Option(help: "/channels-stats, /cluster and /metrics require Authorization: Bearer with this key.")
+    var adminKey: String?
 
     // MARK: Connections
     @Option(
@@ -167,6 +173,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The publisher key: the option, else the first line of the key file.
+    func publisherKeyValue() throws -> String? {
+        if let publisherKey, !publisherKey.isEmpty { return publisherKey }
+        guard let publisherKeyFile, !publisherKeyFile.isEmpty else { return nil }
+        guard let contents = FileManager.default.contents(atPath: publisherKeyFile),
+            let line = String(decoding: contents, as: UTF8.self).split(whereSeparator: \.isNewline).first,
+            !line.trimmingCharacters(in: .whitespaces).isEmpty
+        else { throw ValidationError("Cannot read a key from --publisher-key-file \(publisherKeyFile).") }
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
     /// The grant key the options name: the secret, or the public key file's contents.
     func grantKey() throws -> GrantKey? {
         if let authSecret, !authSecret.isEmpty { return .secret(Array(authSecret.utf8)) }
@@ -236,6 +253,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.drainPeriod = drainPeriod
         s.grantCookie = authCookie.flatMap { $0.isEmpty ? nil : $0 }
         s.userChannelPrefix = userChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
+        s.adminKey = adminKey.flatMap { $0.isEmpty ? nil : $0 }
         return s
     }
 
@@ -265,6 +283,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             var settings = self.settings
             settings.grantKey = try grantKey()
+            settings.publisherKey = try publisherKeyValue()
             node = try HeraldNode(settings: settings, logger: logger) {
                 var text: [UInt8] = []
                 metrics.emit(into: &text)

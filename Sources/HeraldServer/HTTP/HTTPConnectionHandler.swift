@@ -27,6 +27,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var lastWrite: EventLoopFuture<Void>?
     /// Actions are carried out one at a time, in order, also when an endpoint answers at once.
     private var running = false
+    /// The machine's pending wake-up. Cancelled when the handler leaves the pipeline: it holds this
+    /// handler (its machine, the request heads) until the request deadline, which for a subscriber
+    /// that took the connection over would be memory kept per idle connection for nothing.
+    private var wakeUp: Scheduled<Void>?
 
     init(node: NodeContext, role: ListenerRole) {
         self.node = node
@@ -48,6 +52,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The connection closed, or a subscriber took it over (and the registry tracks it).
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        wakeUp?.cancel()
+        wakeUp = nil
         node.connections.untrack(context.channel)
     }
 
@@ -117,7 +123,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .read:
             context.read()
         case .scheduleDeadline(let time):
-            context.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in
+            wakeUp?.cancel()
+            wakeUp = context.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in
+                wakeUp = nil
                 machine.deadlinePassed(now: .now())
                 run()
             }

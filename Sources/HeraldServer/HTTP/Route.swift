@@ -25,8 +25,20 @@ enum Route: Equatable {
         return method == .POST || method == .PUT
     }
 
-    /// The endpoint that serves this route.
+    /// The endpoint that serves this route, behind its key when one is set.
     func endpoint(node: NodeContext) -> any Endpoint {
+        let endpoint = unkeyedEndpoint(node: node)
+        let key: String? =
+            switch self {
+            case .publisher: node.settings.publisherKey
+            case .stats, .cluster, .metrics: node.settings.adminKey
+            case .subscriber, .health, .notFound: nil
+            }
+        guard let key, !key.isEmpty else { return endpoint }
+        return KeyedEndpoint(key: Array(key.utf8), inner: endpoint)
+    }
+
+    private func unkeyedEndpoint(node: NodeContext) -> any Endpoint {
         switch self {
         case .subscriber(let mode, let channelsPath, let forceArguments):
             SubscriberEndpoint(node: node, mode: mode, channelsPath: channelsPath, forceArguments: forceArguments)
