@@ -1,12 +1,29 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Loopback ports nobody listens on: bind to 127.0.0.1:0, read the port, close.
 public enum FreePort {
-    /// A port the kernel picked for an ephemeral bind on 127.0.0.1, free now (not reserved: start
-    /// the server on it soon, and retry on another if it was taken meanwhile).
+    /// Every port handed out in this process. The kernel may give a just-closed ephemeral port to
+    /// the next bind; two tests running side by side then start servers on one port, and the
+    /// second one's health check is answered by the first (a refused connection later, once the
+    /// first stops). A port is never handed out twice.
+    private static let handedOut = Mutex<Set<UInt16>>([])
+
+    /// A port the kernel picked for an ephemeral bind on 127.0.0.1, free now and never handed out
+    /// before in this process (not reserved: start the server on it soon, and retry on another if
+    /// it was taken meanwhile).
     public static func pick() throws -> UInt16 {
+        for _ in 0..<100 {
+            let port = try pickOnce()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw HarnessError("no fresh loopback port after 100 tries")
+    }
+
+    private static func pickOnce() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }
