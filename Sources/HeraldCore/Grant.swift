@@ -17,16 +17,27 @@ public struct Grant: Sendable, Hashable {
     public var expires: Int64?
     /// When the grant starts (Unix seconds), if not at once.
     public var notBefore: Int64?
+    /// Channels its holder may publish to over WebSocket (`publish`): ids, or prefixes ending in `*`.
+    public var publish: [String]
 
     public init(
         user: String? = nil, channels: Set<String> = [], channelPrefixes: [String] = [], expires: Int64? = nil,
-        notBefore: Int64? = nil
+        notBefore: Int64? = nil, publish: [String] = []
     ) {
         self.user = user
         self.channels = channels
         self.channelPrefixes = channelPrefixes
         self.expires = expires
         self.notBefore = notBefore
+        self.publish = publish
+    }
+
+    /// Whether the grant lets its holder publish to `channel` (WebSocket publishing): a `publish`
+    /// entry names it, or is a prefix of it ending in `*`. Reading it is checked separately.
+    public func allowsPublishing(to channel: String) -> Bool {
+        publish.contains { entry in
+            entry.hasSuffix("*") ? !entry.dropLast().isEmpty && channel.hasPrefix(entry.dropLast()) : entry == channel
+        }
     }
 
     /// Whether the grant lets its holder read `channel`.

@@ -15,6 +15,8 @@ struct TokenCommand: AsyncParsableCommand {
     var channels: [String] = []
     @Option(name: .customLong("prefix"), help: "A channel prefix the grant allows (repeatable).")
     var prefixes: [String] = []
+    @Option(name: .customLong("publish"), help: "A channel (or prefix ending in *) it may publish to over WebSocket.")
+    var publish: [String] = []
     @Option(help: "How long the grant lasts (0s: expired at once).") var ttl = TimeSpan.seconds(3_600)
     @Option(help: "The grant starts this long from now (default: at once).") var notBefore: TimeSpan?
 
@@ -28,7 +30,7 @@ struct TokenCommand: AsyncParsableCommand {
         let now = UnixClock.now()
         let grant = Grant(
             user: user, channels: Set(channels), channelPrefixes: prefixes, expires: now + ttl.seconds,
-            notBefore: notBefore.map { now + $0.seconds })
+            notBefore: notBefore.map { now + $0.seconds }, publish: publish)
         let token = try await GrantSigner.sign(grant, secret: Array(secret.utf8))
         print("grant for \(user ?? "no user"): channels \(channels), prefixes \(prefixes), expires \(grant.expires!)")
         print(token)

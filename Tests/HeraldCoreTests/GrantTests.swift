@@ -31,4 +31,13 @@ import Testing
         #expect(throws: ProtocolError.channelNotGranted) { try grant.authorize(["a", "b"], now: 60) }
         #expect(throws: Never.self) { try Grant(channels: ["a"]).authorize(["a"], now: .max) }
     }
+
+    @Test func publishingIsItsOwnClaim() {
+        let grant = Grant(channels: ["room:1", "news"], publish: ["room:*", "chat", "*"])
+        #expect(grant.allowsPublishing(to: "room:1"))
+        #expect(grant.allowsPublishing(to: "chat"))
+        #expect(!grant.allowsPublishing(to: "news"))
+        #expect(!grant.allowsPublishing(to: "chatter"))
+        #expect(!Grant(channels: ["news"]).allowsPublishing(to: "news"))
+    }
 }

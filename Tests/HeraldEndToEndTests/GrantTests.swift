@@ -11,12 +11,13 @@ import Testing
     /// `herald token …`: the last line is the token.
     static func token(
         secret: String = secret, user: String? = nil, channels: [String] = [], prefixes: [String] = [],
-        ttl: String = "1h", notBefore: String? = nil
+        publish: [String] = [], ttl: String = "1h", notBefore: String? = nil
     ) async throws -> String {
         var arguments = ["token", "--secret", secret, "--ttl", ttl]
         if let user { arguments += ["--user", user] }
         for channel in channels { arguments += ["--channel", channel] }
         for prefix in prefixes { arguments += ["--prefix", prefix] }
+        for channel in publish { arguments += ["--publish", channel] }
         if let notBefore { arguments += ["--not-before", notBefore] }
         let result = try await ShellCommand.run(try HeraldProcess.executableURL, arguments)
         guard result.status == 0, let last = result.stdout.split(separator: "\n").last else {
@@ -170,6 +171,29 @@ import Testing
         #expect(try PushMessage.decodeConcatenated(answer.body).map(\.id) == [-5])
         #expect(answer.headers["Last-Modified"] == since)
         #expect(answer.headers["Etag"] == etag)
+    }
+
+    /// `--websocket-allow-publish` with grants: a frame is published only to the channels the
+    /// grant's `publish` claim names.
+    @Test func webSocketPublishingNeedsThePublishClaim() async throws {
+        let node = try await Self.node(["--websocket-allow-publish"])
+        defer { node.stop() }
+        let reader = try await Self.token(channels: ["talk", "quiet"])
+        let writer = try await Self.token(channels: ["talk", "quiet"], publish: ["talk"])
+        let listening = try await WebSocketTestClient.connect(port: node.port, "/ws/talk/quiet?token=\(reader)")
+        defer { listening.close() }
+        for (token, text) in [(reader, "from a reader"), (writer, "from a writer")] {
+            let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/talk/quiet?token=\(token)")
+            defer { socket.close() }
+            try #require(try await node.waitForSubscribers("talk", count: 2))
+            try await socket.sendAsync(0x1, payload: Array(text.utf8))
+            try await Task.sleep(for: .milliseconds(300))
+            socket.close()
+            _ = try await node.waitForSubscribers("talk", count: 1)
+        }
+        let frames = try await Received.frames(listening, count: 1)
+        #expect(frames.map(\.text) == ["from a writer"])
+        #expect(frames.map(\.channel) == ["talk"])
     }
 
     @Test func aShortSecretStopsTheNodeAtStart() async throws {

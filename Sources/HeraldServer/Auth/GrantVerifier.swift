@@ -11,9 +11,10 @@ struct GrantClaims: JWTPayload, Equatable {
     var channelPrefixes: [String]?
     var exp: Double?
     var nbf: Double?
+    var publish: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case sub, channels, exp, nbf
+        case sub, channels, exp, nbf, publish
         case channelPrefixes = "channel_prefixes"
     }
 
@@ -22,7 +23,8 @@ struct GrantClaims: JWTPayload, Equatable {
     var grant: Grant {
         Grant(
             user: sub, channels: Set(channels ?? []), channelPrefixes: channelPrefixes ?? [],
-            expires: exp.map { Int64($0.rounded(.down)) }, notBefore: nbf.map { Int64($0.rounded(.up)) })
+            expires: exp.map { Int64($0.rounded(.down)) }, notBefore: nbf.map { Int64($0.rounded(.up)) },
+            publish: publish ?? [])
     }
 }
 
@@ -87,7 +89,8 @@ public enum GrantSigner {
         let claims = GrantClaims(
             sub: grant.user, channels: grant.channels.isEmpty ? nil : grant.channels.sorted(),
             channelPrefixes: grant.channelPrefixes.isEmpty ? nil : grant.channelPrefixes,
-            exp: grant.expires.map(Double.init), nbf: grant.notBefore.map(Double.init))
+            exp: grant.expires.map(Double.init), nbf: grant.notBefore.map(Double.init),
+            publish: grant.publish.isEmpty ? nil : grant.publish)
         let keys = await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         return try await keys.sign(claims)
     }

@@ -29,6 +29,9 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     private var fragments: [UInt8]?
     /// The start of a client frame whose rest has not arrived; a copy, so NIO reuses its read buffer.
     private var unread: ByteBuffer?
+    /// With grants required: the channels this subscriber's grant lets it publish to (nil: no
+    /// grant needed, every channel of the subscription).
+    private var publishable: Set<String>?
 
     init(loop: any EventLoop, registry: SubscriberRegistry, channels: [ChannelSubscription]) {
         super.init(mode: .webSocket, loop: loop, registry: registry, channels: channels)
@@ -55,6 +58,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
                 refuse((error as? ProtocolError) ?? .engineUnavailable)
             case .success(let grant):
                 grantDeadline = Self.deadline(of: grant)
+                if let grant { publishable = Set(channelNames.filter(grant.allowsPublishing(to:))) }
                 if let header = registry.renderer.header(for: .webSocket) {
                     send(WebSocketFraming.frame(.text, payload: header))
                 }
@@ -129,7 +133,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
         }
         guard settings.websocketAllowPublish, !message.isEmpty else { return }
         let events = registry.renderer.settings.eventsChannelID
-        let targets = channelNames.filter { $0 != events }
+        let targets = channelNames.filter { $0 != events && publishable?.contains($0) != false }
         guard !targets.isEmpty else { return }
         let request = PublishRequest(
             channels: targets, text: message, store: registry.renderer.settings.storeMessages)
