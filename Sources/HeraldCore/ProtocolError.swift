@@ -65,6 +65,8 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let grantExpired = ProtocolError(status: 403, explain: "Grant has expired.")
     public static let grantNotYetValid = ProtocolError(status: 403, explain: "Grant is not valid yet.")
     public static let channelNotGranted = ProtocolError(status: 403, explain: "Channel is not in the grant.")
+    /// A subscriber request from a browser page of an origin `--allowed-origins` does not list.
+    public static let originNotAllowed = ProtocolError(status: 403, explain: "Origin is not allowed.")
     /// The publisher or admin key is missing or wrong.
     public static let keyRequired = ProtocolError(status: 401, explain: "A valid key is required.")
 }

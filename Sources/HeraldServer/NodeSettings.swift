@@ -74,7 +74,10 @@ public struct NodeSettings: Sendable {
     public var timeoutWithBody = false
     public var messagesControlByArgument = false
     public var websocketAllowPublish = false
-    public var allowedOrigins: String?
+    /// `--allowed-origins`: `*` or a comma-separated list of origins.
+    public var allowedOrigins: String? { didSet { originPolicy = OriginPolicy(allowedOrigins) } }
+    /// `allowedOrigins`, parsed once.
+    public private(set) var originPolicy: OriginPolicy?
 
     // Who may listen
     /// The key subscribers' grants are signed with; with none, subscribing needs no grant.

@@ -13,7 +13,8 @@ struct PublisherEndpoint: Endpoint {
         let settings = node.settings
         let allowed = admin ? "GET, POST, PUT, DELETE" : "GET, POST, PUT"
         var headers = HTTPHeaders()
-        ResponseHeaders.addCORS(origin: settings.allowedOrigins, methods: allowed, to: &headers)
+        ResponseHeaders.addCORS(
+            policy: settings.originPolicy, origin: head.headers.first(name: "Origin"), methods: allowed, to: &headers)
         if head.method == .OPTIONS { return .answer(HTTPAnswer(status: .ok, headers: headers)) }
         ResponseHeaders.addNoCache(to: &headers)
         switch head.method {

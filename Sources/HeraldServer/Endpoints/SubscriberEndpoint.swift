@@ -19,8 +19,13 @@ struct SubscriberEndpoint: Endpoint {
         let head = request.head
         let settings = node.settings
         var headers = HTTPHeaders()
-        ResponseHeaders.addCORS(origin: settings.allowedOrigins, methods: "GET", to: &headers)
+        let origin = head.headers.first(name: "Origin")
+        ResponseHeaders.addCORS(policy: settings.originPolicy, origin: origin, methods: "GET", to: &headers)
         if head.method == .OPTIONS { return .answer(HTTPAnswer(status: .ok, headers: headers)) }
+        // A page of another site may not subscribe (a WebSocket is not held back by CORS at all).
+        if let policy = settings.originPolicy, !policy.admits(origin) {
+            return .answer(HTTPAnswer(error: .originNotAllowed, headers: headers))
+        }
         ResponseHeaders.addNoCache(to: &headers)
         guard head.method == .GET else { return .answer(.methodNotAllowed(allow: "GET", headers: headers)) }
         let mode = requestedMode(head)

@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOHTTP1
 
 /// Headers push-stream puts on its responses, in one place.
@@ -20,12 +21,19 @@ enum ResponseHeaders {
         headers.add(name: "Cache-Control", value: "no-cache, no-store, must-revalidate")
     }
 
-    /// CORS headers, when `--allowed-origins` is set.
-    static func addCORS(origin: String?, methods: String, to headers: inout HTTPHeaders) {
-        guard let origin, !origin.isEmpty else { return }
-        headers.add(name: "Access-Control-Allow-Origin", value: origin)
+    /// CORS headers, when `--allowed-origins` is set, for a request from `origin`.
+    static func addCORS(policy: OriginPolicy?, origin: String?, methods: String, to headers: inout HTTPHeaders) {
+        guard let policy, let allowed = policy.allowOrigin(for: origin) else { return }
+        headers.add(name: "Access-Control-Allow-Origin", value: allowed)
+        if policy.allowsCredentials {
+            headers.add(name: "Access-Control-Allow-Credentials", value: "true")
+            headers.add(name: "Vary", value: "Origin")
+        }
         headers.add(name: "Access-Control-Allow-Methods", value: methods)
-        headers.add(name: "Access-Control-Allow-Headers", value: allowHeaders)
+        // push-stream's list; a listed origin may also send a grant or key as Authorization.
+        headers.add(
+            name: "Access-Control-Allow-Headers",
+            value: policy.allowsCredentials ? allowHeaders + ",Authorization" : allowHeaders)
     }
 
     /// The status line and headers as raw bytes, for connections that leave the HTTP codec behind.
