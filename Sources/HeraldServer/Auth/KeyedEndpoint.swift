@@ -8,22 +8,31 @@ import NIOHTTP1
 /// before the endpoint sees it. CORS preflights pass, since browsers send them without
 /// credentials.
 struct KeyedEndpoint: Endpoint {
-    let key: [UInt8]
+    /// The key's SHA-256, computed once per node (``digest(of:)``).
+    let keyDigest: SHA256Digest
     let inner: any Endpoint
 
     func serve(_ request: HTTPRequest, on loop: any EventLoop) -> EndpointResult {
-        if request.head.method == .OPTIONS || Self.carries(key, request) { return inner.serve(request, on: loop) }
+        if request.head.method == .OPTIONS || Self.carries(keyDigest, request) {
+            return inner.serve(request, on: loop)
+        }
         var headers = HTTPHeaders()
         headers.add(name: "WWW-Authenticate", value: "Bearer")
         return .answer(HTTPAnswer(error: .keyRequired, headers: headers))
     }
 
-    /// Whether the request's bearer token is `key`, compared in constant time (the digests are):
+    /// The digest a configured key is compared by; nil for no key.
+    static func digest(of key: String?) -> SHA256Digest? {
+        guard let key, !key.isEmpty else { return nil }
+        return SHA256.hash(data: Array(key.utf8))
+    }
+
+    /// Whether the request's bearer token is the key, compared by digest (in constant time):
     /// how long a refusal takes tells nothing about the key.
-    static func carries(_ key: [UInt8], _ request: HTTPRequest) -> Bool {
+    static func carries(_ keyDigest: SHA256Digest, _ request: HTTPRequest) -> Bool {
         guard let header = request.head.headers.first(name: "Authorization"),
             let presented = SubscriberAuthorization.bearerToken(header)
         else { return false }
-        return SHA256.hash(data: Array(presented.utf8)) == SHA256.hash(data: key)
+        return SHA256.hash(data: Array(presented.utf8)) == keyDigest
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import NIOHTTP1
 
 /// Which listener a request arrived on.
@@ -28,14 +29,14 @@ enum Route: Equatable {
     /// The endpoint that serves this route, behind its key when one is set.
     func endpoint(node: NodeContext) -> any Endpoint {
         let endpoint = unkeyedEndpoint(node: node)
-        let key: String? =
+        let key =
             switch self {
-            case .publisher: node.settings.publisherKey
-            case .stats, .cluster, .metrics: node.settings.adminKey
-            case .subscriber, .health, .notFound: nil
+            case .publisher: node.publisherKeyDigest
+            case .stats, .cluster, .metrics: node.adminKeyDigest
+            case .subscriber, .health, .notFound: nil as SHA256Digest?
             }
-        guard let key, !key.isEmpty else { return endpoint }
-        return KeyedEndpoint(key: Array(key.utf8), inner: endpoint)
+        guard let key else { return endpoint }
+        return KeyedEndpoint(keyDigest: key, inner: endpoint)
     }
 
     private func unkeyedEndpoint(node: NodeContext) -> any Endpoint {

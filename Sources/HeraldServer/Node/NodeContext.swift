@@ -1,3 +1,4 @@
+import Crypto
 import HeraldCore
 import Logging
 import NIOConcurrencyHelpers
@@ -25,6 +26,9 @@ public final class NodeContext: Sendable {
     let metricsExposition: (@Sendable () -> String)?
     /// Verifies subscribers' grants, when `settings.grantKey` asks for them.
     let grants: GrantVerifier?
+    /// The digests of the publisher and admin keys, computed once (nil: no key).
+    let publisherKeyDigest: SHA256Digest?
+    let adminKeyDigest: SHA256Digest?
     private let draining = NIOLockedValueBox(false)
 
     init(
@@ -33,6 +37,8 @@ public final class NodeContext: Sendable {
     ) {
         self.metricsExposition = metricsExposition
         self.grants = grants
+        self.publisherKeyDigest = KeyedEndpoint.digest(of: settings.publisherKey)
+        self.adminKeyDigest = KeyedEndpoint.digest(of: settings.adminKey)
         self.settings = settings
         self.engine = engine
         self.registry = registry
