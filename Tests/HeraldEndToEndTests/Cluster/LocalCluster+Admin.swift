@@ -107,8 +107,8 @@ extension LocalCluster {
         let logPath = directory.appendingPathComponent("\(id).log").path
         var serve = [
             herald.path, "serve", "--host", "127.0.0.1", "--port", String(port), "--admin-port", String(port + 100),
-            "--redis", "redis://127.0.0.1:\(redisPort)", "--public-publisher", "--node-id", id, "--advertise",
-            "127.0.0.1:\(port)",
+            "--redis", "redis://127.0.0.1:\(redisPort)", "--public-publisher", "--publisher-key", Self.publisherKey,
+            "--node-id", id, "--advertise", "127.0.0.1:\(port)",
         ]
         serve += serveArguments.split(separator: " ").map(String.init)
         let script = "\"$@\" >\"$HERALD_TEST_NODE_LOG\" 2>&1 </dev/null & echo $!"

@@ -59,12 +59,18 @@ final class LocalCluster: @unchecked Sendable {
         return node
     }
 
+    /// The publisher key the cluster runs with (`cluster/up` requires one on `/pub`).
+    static let publisherKey = "cluster-test-publisher-key"
+    /// The header every publish and channel-info request through or to the cluster carries.
+    static let publisherHeaders = [("Authorization", "Bearer \(publisherKey)")]
+
     /// The environment `cluster/up` and `cluster/down` read.
     var environment: [String: String] {
         [
             "HERALD_BIN": herald.path, "HERALD_CLUSTER_DIR": directory.path,
             "HERALD_FRONT_PORT": String(frontPort), "HERALD_REDIS_PORT": String(redisPort),
             "HERALD_NODE_PORT": String(basePort), "HERALD_SERVE_ARGS": serveArguments,
+            "HERALD_PUBLISHER_KEY": Self.publisherKey,
         ]
     }
 

@@ -65,7 +65,8 @@ extension ClusterTests {
     static func publish(_ text: String, to channel: String, front: UInt16) async throws {
         for _ in 0..<5 {
             let response = try await RawHTTPClient.request(
-                port: front, "POST", "/pub?id=\(channel)", body: Array(text.utf8))
+                port: front, "POST", "/pub?id=\(channel)", headers: LocalCluster.publisherHeaders,
+                body: Array(text.utf8))
             if response.status == 200 { return }
             guard response.status == 502 else { throw HarnessError("publishing \(text) answered \(response)") }
         }

@@ -43,6 +43,15 @@ extension ClusterTests {
                     try await cluster.misroutedSubscribers(node) == 0,
                     "\(node) after \(answers.count) routed subscribers")
             }
+            // cluster/up's publisher takes its key only: through nginx and on a node directly.
+            let body = Array("anonymous".utf8)
+            let open = try await RawHTTPClient.request(port: cluster.frontPort, "POST", "/pub?id=x", body: body)
+            #expect(open.status == 401, "\(open)")
+            let direct = try await RawHTTPClient.request(port: nodes[0].port, "POST", "/pub?id=x", body: body)
+            #expect(direct.status == 401, "\(direct)")
+            let keyed = try await RawHTTPClient.request(
+                port: cluster.frontPort, "POST", "/pub?id=x", headers: LocalCluster.publisherHeaders, body: body)
+            #expect(keyed.status == 200, "\(keyed)")
             try await expectMisroutedCounted(cluster, owners: owners, paths: paths)
         }
     }

@@ -75,7 +75,8 @@ final class SteadyPublisher: @unchecked Sendable {
                 let status: Int
                 do {
                     if client == nil { client = try RawHTTPClient(port: port) }
-                    let response = try client!.request("POST", "/pub?id=\(channel)", body: Array(text.utf8))
+                    let response = try client!.request(
+                        "POST", "/pub?id=\(channel)", headers: LocalCluster.publisherHeaders, body: Array(text.utf8))
                     status = response.status
                     if response.headers["Connection"]?.lowercased() == "close" {
                         // nginx ends a keep-alive connection after so many requests.

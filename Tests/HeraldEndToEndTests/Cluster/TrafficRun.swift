@@ -115,7 +115,8 @@ struct TrafficRun {
         defer { client.close() }
         var values: [String: Int] = [:]
         for channel in channels {
-            let response = try client.request("GET", "/pub?id=\(Query.encode(channel))")
+            let response = try client.request(
+                "GET", "/pub?id=\(Query.encode(channel))", headers: LocalCluster.publisherHeaders)
             guard response.status == 200 else {
                 values[channel] = 0
                 continue
