@@ -198,8 +198,10 @@ import Testing
         let poll = try await node.get(
             "/lp/fading", headers: [("If-None-Match", "hc:fading:1"), ("X-Nginx-PushStream-Mode", "polling")])
         #expect(try PushMessage.decodeConcatenated(poll.body).map(\.id) == [-4])
-        // Ids keep counting after expiry.
+        // Ids keep counting after expiry (read from the channel info: with a 1 s time to live, the
+        // message itself may be gone again by the time a poll asks for it).
         try await node.publish("fading", "c")
-        #expect(try PushMessage.decodeConcatenated(try await node.get("/lp/fading.b1").body).map(\.id) == [3])
+        let after = try JSON.object(try await node.admin("GET", "/pub?id=fading").body)
+        #expect(JSON.int(after["published_messages"]) == 3)
     }
 }
