@@ -77,7 +77,7 @@ public struct ChannelBacklog: Sendable {
 
     /// A channel that does not exist.
     public static let missing = ChannelBacklog(
-        messages: [], last: StreamPoint(id: 0, generation: 0, time: 0, tag: 0), exists: false)
+        messages: [], last: .start(of: 0), exists: false)
 }
 
 /// What the engine knows of a channel, without subscriber counts (the registry has those).

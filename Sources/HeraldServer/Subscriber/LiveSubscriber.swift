@@ -8,7 +8,7 @@ struct ChannelSubscription {
     let resume: ResumePoint
     /// The last message delivered or deliberately skipped (its id, generation, time and tag): the
     /// cursor's value, and the single-channel `Last-Modified`/`Etag` form of the same point.
-    var point = StreamPoint(id: 0, generation: 0, time: 0, tag: 0)
+    var point = StreamPoint.start(of: 0)
     /// Live messages that arrived while the backlog was being read.
     var pending: [RenderedMessage] = []
     var catchingUp = true
