@@ -32,6 +32,40 @@ public enum PercentDecoding {
         return out
     }
 
+    /// `s` percent-encoded as JavaScript's `encodeURIComponent` does (UTF-8, `%XX` in capitals),
+    /// with `alsoEscaping` escaped too when given. The inverse of ``decode(_:)``.
+    public static func encodeComponent(_ s: String, alsoEscaping extra: UInt8? = nil) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        appendComponent(s, alsoEscaping: extra, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// ``encodeComponent(_:alsoEscaping:)`` appending to `out`.
+    public static func appendComponent(_ s: String, alsoEscaping extra: UInt8? = nil, into out: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in s.utf8 {
+            if isUnreserved(byte) && byte != extra {
+                out.append(byte)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+        }
+    }
+
+    /// The bytes `encodeURIComponent` leaves alone; everything else is `%XX`-escaped.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            "-_.!~*'()".utf8.contains(byte)
+        }
+    }
+
     /// The decoded value of the first `name=` argument of `query` (no leading `?`), or `nil` if absent.
     ///
     /// `name=` and a bare `name` both give `""`. Names compare ASCII case-insensitively, like

@@ -126,28 +126,8 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
 
     static let prefix = "hc:"
 
-    /// The bytes `encodeURIComponent` leaves alone; everything else is `%XX`-escaped.
-    static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        default:
-            "-_.!~*'()".utf8.contains(byte)
-        }
-    }
-
     static func encodeChannel(_ channel: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789ABCDEF".utf8)
-        for byte in channel.utf8 {
-            if isUnreserved(byte) {
-                out.append(byte)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            }
-        }
+        PercentDecoding.appendComponent(channel, into: &out)
     }
 
     /// Strict inverse of ``encodeChannel(_:into:)``: raw reserved bytes, broken escapes and
@@ -162,7 +142,7 @@ public struct ResumeCursor: Hashable, Sendable, CustomStringConvertible {
                     let low = utf8.popFirst().flatMap(PercentDecoding.hexValue)
                 else { return nil }
                 bytes.append(high << 4 | low)
-            } else if isUnreserved(byte) {
+            } else if PercentDecoding.isUnreserved(byte) {
                 bytes.append(byte)
             } else {
                 return nil

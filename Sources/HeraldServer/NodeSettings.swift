@@ -86,6 +86,18 @@ public struct NodeSettings: Sendable {
     public var grantCookie: String?
     /// Channels under this prefix belong to one user each (`user:42` to user `42`).
     public var userChannelPrefix: String?
+    /// The app's cookie check: a subscriber without a grant is allowed when this URL answers 2xx
+    /// to its cookies (see ``CookieCheck``). nil: no check.
+    public var authURL: String?
+    /// How long the app's answer for one set of credentials and channels is reused (0: never).
+    public var authCacheTTL = TimeSpan.seconds(10)
+    /// A subscriber whose check the app has not answered in this long is refused with 503.
+    public var authTimeout = TimeSpan.seconds(2)
+    /// Checks waiting for the app at once (asked or queued behind the same credentials); more are
+    /// refused with 503 at once.
+    public var authMaxPending = 1_024
+    /// Answers the check cache keeps; the oldest go first.
+    public var authCacheSize = 10_000
     /// Required as `Authorization: Bearer` on `/pub`, on both listeners (nil: none).
     public var publisherKey: String?
     /// Required as `Authorization: Bearer` on `/channels-stats`, `/cluster` and `/metrics` (nil: none).

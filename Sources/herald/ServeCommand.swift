@@ -91,6 +91,14 @@ struct ServeCommand: AsyncParsableCommand {
     var authCookie: String?
     @Option(help: "Channels under this prefix belong to one user each: user 42 alone may read <prefix>42.")
     var userChannelPrefix: String?
+    @Option(help: "Without a grant, a subscriber is allowed when this app URL answers 2xx to its cookies.")
+    var authUrl: String?
+    @Option(help: "How long the app's answer for the same cookies and channels is reused (0s: never).")
+    var authCacheTtl = TimeSpan.seconds(10)
+    @Option(help: "A subscriber the app has not answered for in this long gets 503.")
+    var authTimeout = TimeSpan.seconds(2)
+    @Option(help: "Cookie checks waiting for the app at once; more get 503 at once.") var authMaxPending = 1_024
+    @Option(help: "Answers the cookie check cache keeps.") var authCacheSize = 10_000
     @Option(help: "Publishing (/pub, both listeners) requires Authorization: Bearer with this key.")
     var publisherKey: String?
     @Option(help: "A file holding the publisher key (its first line), instead of --publisher-key.")
@@ -171,6 +179,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let authSecret, !authSecret.isEmpty, authSecret.utf8.count < GrantKey.minimumSecretLength {
             throw ValidationError("--auth-secret must be at least \(GrantKey.minimumSecretLength) bytes.")
         }
+        if let authUrl, !authUrl.isEmpty {
+            guard let url = URL(string: authUrl), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("--auth-url must be an http:// or https:// URL.")
+            }
+        }
+        if authTimeout.milliseconds < 1 { throw ValidationError("--auth-timeout must be > 0.") }
+        if authMaxPending < 1 { throw ValidationError("--auth-max-pending must be ≥ 1.") }
+        if authCacheSize < 0 { throw ValidationError("--auth-cache-size must be ≥ 0.") }
     }
 
     /// The publisher key: the option, else the first line of the key file.
@@ -253,6 +269,11 @@ struct ServeCommand: AsyncParsableCommand {
         s.drainPeriod = drainPeriod
         s.grantCookie = authCookie.flatMap { $0.isEmpty ? nil : $0 }
         s.userChannelPrefix = userChannelPrefix.flatMap { $0.isEmpty ? nil : $0 }
+        s.authURL = authUrl.flatMap { $0.isEmpty ? nil : $0 }
+        s.authCacheTTL = authCacheTtl
+        s.authTimeout = authTimeout
+        s.authMaxPending = authMaxPending
+        s.authCacheSize = authCacheSize
         s.adminKey = adminKey.flatMap { $0.isEmpty ? nil : $0 }
         return s
     }

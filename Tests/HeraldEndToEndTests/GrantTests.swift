@@ -31,17 +31,20 @@ import Testing
     }
 
     /// The status and explain header of `GET path` on every answering and streaming transport.
-    static func refusals(_ node: HeraldProcess, channel: String, query: String) async throws -> [String: String] {
+    static func refusals(
+        _ node: HeraldProcess, channel: String, query: String = "", headers: [(String, String)] = []
+    ) async throws -> [String: String] {
         var seen: [String: String] = [:]
         for prefix in ["/ev", "/sub", "/lp"] {
-            let stream = try await HTTPStream.connect(port: node.port, "\(prefix)/\(channel)\(query)")
+            let stream = try await HTTPStream.connect(port: node.port, "\(prefix)/\(channel)\(query)", headers: headers)
             defer { stream.close() }
             seen[prefix] = "\(stream.status) \(stream.head.explain ?? "")"
         }
         let polled = try await node.get(
-            "/lp/\(channel)\(query)", headers: [("X-Nginx-PushStream-Mode", "polling")])
+            "/lp/\(channel)\(query)", headers: headers + [("X-Nginx-PushStream-Mode", "polling")])
         seen["polling"] = "\(polled.status) \(polled.explain ?? "")"
-        let socket = try await WebSocketTestClient.connect(port: node.port, "/ws/\(channel)\(query)")
+        let socket = try await WebSocketTestClient.connect(
+            port: node.port, "/ws/\(channel)\(query)", extraHeaders: headers)
         defer { socket.close() }
         let close = try await socket.readUntil { $0.isClose }
         seen["/ws"] = close.map { "\($0.closeCode ?? 0) \($0.closeReason)" } ?? "no close frame"

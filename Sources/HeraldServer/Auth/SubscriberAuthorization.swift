@@ -3,28 +3,38 @@ import HeraldCore
 import NIOCore
 import NIOHTTP1
 
-/// Decides whether a subscribe request may read its channels: with a grant key set, the request
-/// must carry a grant (`?token=`, `Authorization: Bearer`, or the grant cookie) whose signature
-/// verifies and whose claims cover every channel, now. Nothing else of the subscription (channel
-/// creation, joining) happens before this has said yes.
+/// Decides whether a subscribe request may read its channels. A request carrying a grant
+/// (`?token=`, `Authorization: Bearer`, or the grant cookie) is checked by its signature and
+/// claims when the node has a grant key; otherwise, with `--auth-url`, the app's cookie check
+/// decides; with neither configured, anyone may subscribe. Nothing else of the subscription
+/// (channel creation, joining) happens before this has said yes.
 struct SubscriberAuthorization {
     let node: NodeContext
 
-    /// The request's grant, checked for `channels`; `nil` when the node requires none.
-    /// Fails with the refusal the client must see (401 without a grant, 403 otherwise).
-    func authorize(_ request: HTTPRequest, channels: [String], on loop: any EventLoop) -> EventLoopFuture<Grant?> {
-        guard let verifier = node.grants else { return loop.makeSucceededFuture(nil) }
-        guard let token = Self.token(in: request, cookie: node.settings.grantCookie) else {
-            return loop.makeFailedFuture(ProtocolError.grantMissing)
-        }
+    /// What the request may read, checked for `channels`; `nil` when the node requires nothing.
+    /// Fails with the refusal the client must see (401 without credentials, 403 for a bad grant
+    /// or channel, the app's status for its refusal, 503 when the app does not answer).
+    func authorize(
+        _ request: HTTPRequest, channels: [String], mode: SubscriberMode, on loop: any EventLoop
+    ) -> EventLoopFuture<Grant?> {
         let userChannelPrefix = node.settings.userChannelPrefix
-        let promise = loop.makePromise(of: Grant?.self)
-        promise.completeWithTask {
-            guard let grant = await verifier.grant(token) else { throw ProtocolError.grantInvalid }
-            try grant.authorize(channels, now: UnixClock.now(), userChannelPrefix: userChannelPrefix)
-            return grant
+        if let verifier = node.grants, let token = Self.token(in: request, cookie: node.settings.grantCookie) {
+            let promise = loop.makePromise(of: Grant?.self)
+            promise.completeWithTask {
+                guard let grant = await verifier.grant(token) else { throw ProtocolError.grantInvalid }
+                try grant.authorize(channels, now: UnixClock.now(), userChannelPrefix: userChannelPrefix)
+                return grant
+            }
+            return promise.futureResult
         }
-        return promise.futureResult
+        if let checker = node.cookieChecker {
+            return checker.check(request, channels: channels, mode: mode, on: loop).flatMapThrowing { grant in
+                try grant.authorize(channels, now: UnixClock.now(), userChannelPrefix: userChannelPrefix)
+                return grant
+            }
+        }
+        guard node.grants == nil else { return loop.makeFailedFuture(ProtocolError.grantMissing) }
+        return loop.makeSucceededFuture(nil)
     }
 
     /// The grant a request carries: the `token` argument, then a bearer `Authorization`, then the

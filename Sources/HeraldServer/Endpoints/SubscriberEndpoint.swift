@@ -50,7 +50,7 @@ struct SubscriberEndpoint: Endpoint {
         let node = self.node
         let selections = subscription.selections
         let admission = SubscriberAuthorization(node: node).authorize(
-            request, channels: selections.map(\.channel), on: loop
+            request, channels: selections.map(\.channel), mode: mode, on: loop
         ).flatMap { grant in
             SubscriptionValidation(node: node).validate(selections, on: loop).map { grant }
         }

@@ -111,7 +111,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .sendContinue(let version):
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))))
                 .whenComplete { _ in }
-        case .startExchange(let id, let request, let route):
+        case .startExchange(let id, var request, let route):
+            request.remoteAddress = context.channel.remoteAddress
             start(id, request: request, route: route, on: context.eventLoop)
         case .writeAnswer(let answer, let version, let keepAlive):
             lastWrite = write(answer, version: version, keepAlive: keepAlive, context: context)

@@ -6,6 +6,8 @@ import NIOHTTP1
 struct HTTPRequest {
     let head: HTTPRequestHead
     var body: ByteBuffer?
+    /// The peer the request came from (nginx's address behind nginx).
+    var remoteAddress: SocketAddress? = nil
 
     var path: Substring { head.uri.pathPart }
 

@@ -51,9 +51,12 @@ public final class HeraldNode: Service {
         }
         let registry = SubscriberRegistry(group: group, engine: chosen, settings: settings)
         chosen.attach(registry)
+        let cookieChecker = settings.authURL.map {
+            CookieChecker(CookieChecker.Configuration(settings, url: $0), group: group)
+        }
         self.context = NodeContext(
             settings: settings, engine: chosen, registry: registry, logger: logger,
-            metricsExposition: metricsExposition, grants: grants)
+            metricsExposition: metricsExposition, grants: grants, cookieChecker: cookieChecker)
     }
 
     /// The addresses the listeners are bound to, once running (port 0 becomes a real port).
@@ -102,6 +105,7 @@ public final class HeraldNode: Service {
         await drain()
         for timer in timers { timer.cancel() }
         try? await context.engine.shutdown(on: group.next()).get()
+        await context.cookieChecker?.shutdown()
         try await group.shutdownGracefully()
         logger.info("herald node stopped")
     }

@@ -26,6 +26,8 @@ public final class NodeContext: Sendable {
     let metricsExposition: (@Sendable () -> String)?
     /// Verifies subscribers' grants, when `settings.grantKey` asks for them.
     let grants: GrantVerifier?
+    /// Asks the app about subscribers without a grant, when `settings.authURL` is set.
+    let cookieChecker: CookieChecker?
     /// The digests of the publisher and admin keys, computed once (nil: no key).
     let publisherKeyDigest: SHA256Digest?
     let adminKeyDigest: SHA256Digest?
@@ -33,10 +35,12 @@ public final class NodeContext: Sendable {
 
     init(
         settings: NodeSettings, engine: any MessageEngine, registry: SubscriberRegistry, logger: Logger,
-        metricsExposition: (@Sendable () -> String)? = nil, grants: GrantVerifier? = nil
+        metricsExposition: (@Sendable () -> String)? = nil, grants: GrantVerifier? = nil,
+        cookieChecker: CookieChecker? = nil
     ) {
         self.metricsExposition = metricsExposition
         self.grants = grants
+        self.cookieChecker = cookieChecker
         self.publisherKeyDigest = KeyedEndpoint.digest(of: settings.publisherKey)
         self.adminKeyDigest = KeyedEndpoint.digest(of: settings.adminKey)
         self.settings = settings
