@@ -317,6 +317,60 @@ public final class HeraldPublisher: Sendable {
     }
 }
 
+// MARK: Presence
+
+extension HeraldPublisher {
+    /// The users online on `channel` across the cluster, with their connection counts: the entries
+    /// of the node runs whose heartbeat is current.
+    public func presence(channel: String) -> EventLoopFuture<[String: Int]> {
+        let keys = settings.keys
+        return redis.send(batch: [Self.liveRuns(keys), ["HGETALL", RedisArgument(keys.presence(channel))]]).map {
+            replies in
+            let live = Set((replies[0].array ?? []).compactMap(\.string))
+            var users: [String: Int] = [:]
+            Self.forEachField(replies[1]) { field, count in
+                guard let space = field.firstIndex(of: " "), live.contains(String(field[..<space])) else { return }
+                users[String(field[field.index(after: space)...]), default: 0] += count
+            }
+            return users.filter { $0.value > 0 }
+        }
+    }
+
+    /// How many connections `user` has across the cluster (0: offline).
+    public func presence(user: String) -> EventLoopFuture<Int> {
+        let keys = settings.keys
+        return redis.send(batch: [Self.liveRuns(keys), ["HGETALL", RedisArgument(keys.userPresence(user))]]).map {
+            replies in
+            let live = Set((replies[0].array ?? []).compactMap(\.string))
+            var connections = 0
+            Self.forEachField(replies[1]) { run, count in if live.contains(run) { connections += count } }
+            return connections
+        }
+    }
+
+    /// Whether `user` is connected anywhere in the cluster.
+    public func isOnline(user: String) async throws -> Bool {
+        try await presence(user: user).get() > 0
+    }
+
+    /// Runs whose heartbeat has not expired.
+    static func liveRuns(_ keys: RedisKeys) -> [RedisArgument] {
+        ["ZRANGEBYSCORE", RedisArgument(keys.runs), RedisArgument(Int(UnixClock.milliseconds())), "+inf"]
+    }
+
+    /// The field/value pairs of an `HGETALL` reply, values read as integers.
+    static func forEachField(_ reply: RESPValue, _ body: (String, Int) -> Void) {
+        let fields = reply.array ?? []
+        var index = 0
+        while index + 1 < fields.count {
+            if let field = fields[index].string, let count = fields[index + 1].string.flatMap({ Int($0) }) {
+                body(field, count)
+            }
+            index += 2
+        }
+    }
+}
+
 extension HeraldPublisher {
     /// Publishes a text message to one channel.
     public func publish(

@@ -30,6 +30,19 @@ public struct RedisKeys: Sendable, Hashable {
     /// What a node advertises about itself.
     public func node(_ id: String) -> String { "\(prefix)node:\(id)" }
 
+    // Presence: each node process (a run, named anew at every start) writes its own entries and
+    // lists them in its index; readers count only live runs' entries; a dead run's are removed by
+    // a live node.
+
+    /// The users on the channel: field `<run> <user>`, value that run's connections of the user.
+    public func presence(_ channel: String) -> String { "\(prefix){\(channel)}:presence" }
+    /// The user's connections: field `<run>`, value its connections of the user.
+    public func userPresence(_ user: String) -> String { "\(prefix)presence:{\(user)}" }
+    /// Live runs, scored by heartbeat expiry (Unix ms).
+    public var runs: String { "\(prefix)runs" }
+    /// The presence entries a run wrote: members `<key>\n<field>`.
+    public func runPresence(_ run: String) -> String { "\(prefix)run:\(run):presence" }
+
     /// The channel a pub/sub channel name belongs to, or nil for a foreign name.
     public func channel(fromPubsub name: String) -> String? {
         let head = "\(prefix){"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldCore
+import HeraldPublisher
 import HeraldServer
 
 /// `herald token`: prints a grant signed with the nodes' `--auth-secret`, for trying a protected

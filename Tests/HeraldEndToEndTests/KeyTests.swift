@@ -34,7 +34,7 @@ import Testing
     @Test func adminReadsNeedTheAdminKey() async throws {
         let node = try await HeraldProcess.start(["--admin-key", Self.adminKey])
         defer { node.stop() }
-        for path in ["/channels-stats", "/cluster", "/metrics"] {
+        for path in ["/channels-stats", "/cluster", "/metrics", "/presence?user=42"] {
             #expect(try await node.admin("GET", path).status == 401, "\(path)")
             let keyed = try await node.admin("GET", path, headers: [("Authorization", "Bearer \(Self.adminKey)")])
             #expect(keyed.status == 200, "\(path)")

@@ -71,7 +71,13 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
     func release(_ c: String) { memory.release(c) }
     func totals(on l: any EventLoop) -> EventLoopFuture<EngineTotals> { memory.totals(on: l) }
     func touch(_ c: [String]) { memory.touch(c) }
-    func recordSubscriberEvent(_ t: String, channel: String) { memory.recordSubscriberEvent(t, channel: channel) }
+    func recordSubscriberEvent(_ t: String, channel: String, user: String?) {
+        memory.recordSubscriberEvent(t, channel: channel, user: user)
+    }
+    func presence(channel: String, on l: any EventLoop) -> EventLoopFuture<[String: Int]> {
+        memory.presence(channel: channel, on: l)
+    }
+    func presence(user: String, on l: any EventLoop) -> EventLoopFuture<Int> { memory.presence(user: user, on: l) }
     func start(on loop: any EventLoop) {}
     func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void> { loop.makeSucceededVoidFuture() }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldPublisher
 import NIOCore
 import NIOHTTP1
 

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldPublisher
 import NIOCore
 import NIOHTTP1
 
@@ -20,7 +21,7 @@ struct PollingAnswers {
             answers: self, loop: loop, registry: node.registry, channels: subscription.channels)
         subscriber.deadline = .now() + .milliseconds(node.settings.longpollingConnectionTTL.milliseconds)
         admission.hop(to: loop).assumeIsolated().flatMap { grant in
-            subscriber.grantDeadline = LiveSubscriber.deadline(of: grant)
+            subscriber.admit(grant)
             return subscriber.start()
         }.whenFailure { subscriber.fail($0) }
         return .answer(

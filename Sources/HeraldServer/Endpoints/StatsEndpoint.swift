@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldPublisher
 import NIOCore
 import NIOHTTP1
 

@@ -99,7 +99,7 @@ struct SubscriberEndpoint: Endpoint {
         ResponseHeaders.addCommon(identity: node.settings.identity, to: &headers)
         let subscriber = StreamSubscriber(
             mode: mode, loop: loop, registry: node.registry, channels: subscription.channels, chunked: chunked)
-        subscriber.grantDeadline = LiveSubscriber.deadline(of: grant)
+        subscriber.admit(grant)
         let responseHead = ResponseHeaders.render(status: .ok, version: head.version, headers: headers)
         let ttl = node.settings.subscriberConnectionTTL
         return .takeOver(

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldPublisher
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -181,15 +182,26 @@ public final class MemoryEngine: MessageEngine {
     }
 
     /// Publishes a push-stream event (§7) into the events channel, if one is configured.
-    private func emitEvent(_ type: String, channel: String, now: Int64, state: inout State) {
+    private func emitEvent(_ type: String, channel: String, user: String? = nil, now: Int64, state: inout State) {
         guard let events = configuration.eventsChannelID, channel != events else { return }
-        let text = EventsChannel.text(type: type, channel: channel)
+        let text = EventsChannel.text(type: type, channel: channel, user: user)
         _ = publishLocked(events, text: text, eventID: nil, eventType: type, store: true, now: now, state: &state)
     }
 
-    public func recordSubscriberEvent(_ type: String, channel: String) {
+    public func recordSubscriberEvent(_ type: String, channel: String, user: String?) {
         let now = clock()
-        state.withLockedValue { emitEvent(type, channel: channel, now: now, state: &$0) }
+        state.withLockedValue { emitEvent(type, channel: channel, user: user, now: now, state: &$0) }
+    }
+
+    // MARK: Presence
+
+    /// One node is the whole cluster: its own subscribers are everyone online.
+    public func presence(channel: String, on loop: any EventLoop) -> EventLoopFuture<[String: Int]> {
+        loop.makeSucceededFuture(state.withLockedValue { $0.sink }?.localPresence(channel: channel) ?? [:])
+    }
+
+    public func presence(user: String, on loop: any EventLoop) -> EventLoopFuture<Int> {
+        loop.makeSucceededFuture(state.withLockedValue { $0.sink }?.localPresence(user: user) ?? 0)
     }
 
     /// Finds or creates a channel; nil when creation would pass a configured limit.

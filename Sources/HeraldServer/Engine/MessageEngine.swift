@@ -13,6 +13,14 @@ public protocol MessageSink: AnyObject, Sendable {
     func deliverGap(_ channel: String, resumeAt point: StreamPoint)
     /// This node's subscriber count of every channel it hosts (for cluster-wide counts).
     func localSubscriberCounts() -> [String: Int]
+    /// This node's connections per user on `channel`.
+    func localPresence(channel: String) -> [String: Int]
+    /// This node's connections of `user`.
+    func localPresence(user: String) -> Int
+    /// Presence entries changed since the last call (everything with `everything`), for writing.
+    func takePresenceChanges(everything: Bool) -> PresenceChanges
+    /// Writing `changes` failed: they are taken again next time.
+    func restorePresenceChanges(_ changes: PresenceChanges)
 }
 
 /// Where messages are stored and how they travel between nodes. The transports and the
@@ -52,8 +60,19 @@ public protocol MessageEngine: Sendable {
     /// Records that a channel had activity (a subscriber joined or left), for inactivity expiry.
     func touch(_ channels: [String])
 
-    /// Publishes a subscriber event (`client_subscribed`, `client_unsubscribed`) to the events channel, if any.
-    func recordSubscriberEvent(_ type: String, channel: String)
+    /// Publishes a subscriber event (`client_subscribed`, `client_unsubscribed`) to the events
+    /// channel, if any, naming the subscriber's user when known.
+    func recordSubscriberEvent(_ type: String, channel: String, user: String?)
+
+    /// Whether presence is shared through the engine (a cluster): the registry then keeps track
+    /// of what changed, for the engine to write.
+    var sharesPresence: Bool { get }
+
+    /// The users online on `channel` (in the whole cluster), with their connection counts.
+    func presence(channel: String, on loop: any EventLoop) -> EventLoopFuture<[String: Int]>
+
+    /// How many connections `user` has (in the whole cluster).
+    func presence(user: String, on loop: any EventLoop) -> EventLoopFuture<Int>
 
     /// Starts the engine's timers (expiry, reconnects) on `loop`.
     func start(on loop: any EventLoop)
@@ -73,6 +92,8 @@ public protocol MessageEngine: Sendable {
 
 extension MessageEngine {
     public var isReady: Bool { true }
+
+    public var sharesPresence: Bool { false }
 
     /// A single node is the whole cluster.
     public func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]> {

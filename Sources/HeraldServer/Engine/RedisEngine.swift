@@ -48,6 +48,8 @@ public final class RedisEngine: MessageEngine {
     let publisher: HeraldPublisher
     let subscriber: RedisSubscriber
     let feeds: ChannelFeeds
+    /// This node's presence entries in Redis.
+    let presenceShare: RedisPresence
     private let sink = NIOLockedValueBox<(any MessageSink)?>(nil)
     private let reported = NIOLockedValueBox<[String: Int]>([:])
     private let timer = NIOLockedValueBox<RepeatedTask?>(nil)
@@ -72,6 +74,7 @@ public final class RedisEngine: MessageEngine {
         self.logger = logger
         client = RedisClientGroup(url: configuration.url, eventLoopGroup: group, logger: logger)
         publisher = HeraldPublisher(redis: client, settings: configuration.publisher)
+        presenceShare = RedisPresence(client: client, keys: configuration.publisher.keys)
         let sink = self.sink
         let loop = group.next()
         let feeds = ChannelFeeds(
@@ -113,7 +116,8 @@ public final class RedisEngine: MessageEngine {
         commands.append(["ZREM", RedisArgument(keys.nodes), RedisArgument(configuration.nodeID)])
         let client = self.client
         let subscriber = self.subscriber
-        return client.send(batch: commands).hop(to: loop).flatMap { _ in
+        let presence = presenceShare
+        return client.send(batch: commands).flatMap { _ in presence.removeOwn() }.hop(to: loop).flatMap { _ in
             subscriber.shutdown().and(client.shutdown()).hop(to: loop).map { _ in () }
         }.flatMapError { _ in
             subscriber.shutdown().and(client.shutdown()).hop(to: loop).map { _ in () }
@@ -273,14 +277,26 @@ public final class RedisEngine: MessageEngine {
 
     public func touch(_ channels: [String]) {}
 
-    public func recordSubscriberEvent(_ type: String, channel: String) {
-        recordEvent(type, channel: channel)
+    // MARK: Presence
+
+    public var sharesPresence: Bool { true }
+
+    public func presence(channel: String, on loop: any EventLoop) -> EventLoopFuture<[String: Int]> {
+        unavailable(publisher.presence(channel: channel), on: loop)
     }
 
-    private func recordEvent(_ type: String, channel: String) {
+    public func presence(user: String, on loop: any EventLoop) -> EventLoopFuture<Int> {
+        unavailable(publisher.presence(user: user), on: loop)
+    }
+
+    public func recordSubscriberEvent(_ type: String, channel: String, user: String?) {
+        recordEvent(type, channel: channel, user: user)
+    }
+
+    private func recordEvent(_ type: String, channel: String, user: String? = nil) {
         guard let events = configuration.eventsChannelID, channel != events else { return }
         _ = publisher.publish(
-            EventsChannel.text(type: type, channel: channel), to: [events], eventType: type, store: true)
+            EventsChannel.text(type: type, channel: channel, user: user), to: [events], eventType: type, store: true)
     }
 
     // MARK: Membership
@@ -387,6 +403,7 @@ public final class RedisEngine: MessageEngine {
             commands.append(["HDEL", RedisArgument(keys.subscribers(channel)), node])
         }
         if round % keepAliveEvery == 0 { keepHostedChannelsAlive() }
+        presenceShare.beat(sink, expiry: expiry, registered: !left.withLockedValue { $0 })
         let rejoined = !left.withLockedValue { $0 }
         client.send(batch: commands).whenSuccess { [reported, rewriteCounts] replies in
             // ZADD answering 1 means this node was not registered: Redis lost its data (or this

@@ -14,6 +14,7 @@ enum Route: Equatable {
     case subscriber(SubscriberMode, channelsPath: Substring, forceArguments: Bool)
     case publisher(admin: Bool)
     case stats
+    case presence
     case health
     case cluster
     case metrics
@@ -32,7 +33,7 @@ enum Route: Equatable {
         let key =
             switch self {
             case .publisher: node.publisherKeyDigest
-            case .stats, .cluster, .metrics: node.adminKeyDigest
+            case .stats, .presence, .cluster, .metrics: node.adminKeyDigest
             case .subscriber, .health, .notFound: nil as SHA256Digest?
             }
         guard let key else { return endpoint }
@@ -45,6 +46,7 @@ enum Route: Equatable {
             SubscriberEndpoint(node: node, mode: mode, channelsPath: channelsPath, forceArguments: forceArguments)
         case .publisher(let admin): PublisherEndpoint(node: node, admin: admin)
         case .stats: StatsEndpoint(node: node)
+        case .presence: PresenceEndpoint(node: node)
         case .health: HealthEndpoint(node: node)
         case .cluster: ClusterEndpoint(node: node)
         case .metrics: MetricsEndpoint(node: node)
@@ -67,6 +69,7 @@ enum Route: Equatable {
             switch path {
             case "/pub": return .publisher(admin: true)
             case "/channels-stats": return .stats
+            case "/presence": return .presence
             case "/healthz": return .health
             case "/cluster": return .cluster
             case "/metrics": return .metrics

@@ -1,5 +1,6 @@
 import Crypto
 import HeraldCore
+import HeraldPublisher
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

@@ -71,6 +71,8 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     private let hosting = NIOLockedValueBox<[String: ChannelHosting]>([:])
     /// Subscriber connections (a connection to three channels counts once).
     private let connections = NIOLockedValueBox(0)
+    /// Who is online here: only subscribers with a user (a grant's `sub`, the cookie check's user).
+    private let presence: NIOLockedValueBox<PresenceCounts>
     let renderer: FrameRenderer
     let engine: any MessageEngine
 
@@ -82,6 +84,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         self.loopIndex = index
         self.renderer = FrameRenderer(settings: settings)
         self.engine = engine
+        self.presence = NIOLockedValueBox(PresenceCounts(tracksChanges: engine.sharesPresence))
         // Each shard is created on its own loop: it is only ever touched there.
         self.shards = loops.map { loop in
             if loop.inEventLoop { return NIOLoopBound(LoopShard(loop: loop), eventLoop: loop) }
@@ -105,6 +108,9 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let channels = subscriber.channelNames
         shards[index].value.add(subscriber)
         connections.withLockedValue { $0 += 1 }
+        if let user = subscriber.user {
+            presence.withLockedValue { $0.joined(user, channels: channels, newConnection: true) }
+        }
         var waits: [EventLoopFuture<Void>] = []
         let newlyHosted: [(String, EventLoopPromise<Void>)] = hosting.withLockedValue { hosting in
             var newlyHosted: [(String, EventLoopPromise<Void>)] = []
@@ -143,6 +149,9 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let shard = shards[index].value
         shard.remove(subscriber, from: channels)
         if !subscriber.isRegistered { connections.withLockedValue { $0 -= 1 } }
+        if let user = subscriber.user {
+            presence.withLockedValue { $0.left(user, channels: channels, connectionEnded: !subscriber.isRegistered) }
+        }
         let released: [String] = hosting.withLockedValue { hosting in
             var released: [String] = []
             for channel in channels {
@@ -174,6 +183,30 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     /// Local subscriber counts of all hosted channels.
     public func localSubscriberCounts() -> [String: Int] {
         hosting.withLockedValue { $0.mapValues(\.total) }
+    }
+
+    public func localPresence(channel: String) -> [String: Int] {
+        presence.withLockedValue { $0.channels[channel] ?? [:] }
+    }
+
+    public func localPresence(user: String) -> Int {
+        presence.withLockedValue { $0.connections(of: user) }
+    }
+
+    public func takePresenceChanges(everything: Bool) -> PresenceChanges {
+        presence.withLockedValue { presence in
+            let changes = presence.takeChanges()
+            guard everything else { return changes }
+            // Everything there is, and what went away since the last write.
+            var all = presence.everything()
+            all.users += changes.users.filter { $0.connections == 0 }
+            all.channels += changes.channels.filter { $0.connections == 0 }
+            return all
+        }
+    }
+
+    public func restorePresenceChanges(_ changes: PresenceChanges) {
+        presence.withLockedValue { $0.restore(changes) }
     }
 
     // MARK: MessageSink

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldPublisher
 import NIOCore
 
 /// What one subscriber connection asked for on one channel, and how far it has got.
@@ -48,6 +49,8 @@ class LiveSubscriber {
     var deadline: NIODeadline = .distantFuture
     /// When the subscriber's grant ends: the subscription ends then, with the -5 notice.
     var grantDeadline: NIODeadline = .distantFuture
+    /// Who the subscriber is (its grant's `sub`, or the user the cookie check named): presence.
+    private(set) var user: String?
     /// Bytes of live messages held during catch-up; bounded like the socket's output.
     private var pendingBytes = 0
     /// This loop's shard, which flushes its subscribers once per turn.
@@ -115,7 +118,9 @@ class LiveSubscriber {
     /// The future fails if the engine cannot host the channels.
     func start() -> EventLoopFuture<Void> {
         isRegistered = true
-        for name in channelNames { registry.engine.recordSubscriberEvent("client_subscribed", channel: name) }
+        for name in channelNames {
+            registry.engine.recordSubscriberEvent("client_subscribed", channel: name, user: user)
+        }
         return registry.add(self).hop(to: loop).assumeIsolated().flatMap { [self] in
             let reads = channels.map { registry.engine.backlog($0.channel, on: loop).hop(to: loop) }
             return EventLoopFuture.whenAllSucceed(reads, on: loop)
@@ -198,7 +203,7 @@ class LiveSubscriber {
         isRegistered = false
         let names = channelNames
         registry.remove(self, from: names)
-        for name in names { registry.engine.recordSubscriberEvent("client_unsubscribed", channel: name) }
+        for name in names { registry.engine.recordSubscriberEvent("client_unsubscribed", channel: name, user: user) }
     }
 
     // MARK: Closing
@@ -213,6 +218,13 @@ class LiveSubscriber {
     var grantNotice: Message {
         let first = channels.first(where: \.active) ?? channels[0]
         return .grantExpired(first.channel, at: first.point)
+    }
+
+    /// Takes on what the subscriber's grant (or the app's cookie check) says: who the subscriber
+    /// is, and until when it may read. Before ``start()``.
+    func admit(_ grant: Grant?) {
+        grantDeadline = Self.deadline(of: grant)
+        user = grant?.user
     }
 
     /// The moment `grant` ends, as a deadline of this process's clock.

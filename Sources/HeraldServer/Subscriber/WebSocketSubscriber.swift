@@ -57,7 +57,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
             case .failure(let error):
                 refuse((error as? ProtocolError) ?? .engineUnavailable)
             case .success(let grant):
-                grantDeadline = Self.deadline(of: grant)
+                admit(grant)
                 if let grant { publishable = Set(channelNames.filter(grant.allowsPublishing(to:))) }
                 if let header = registry.renderer.header(for: .webSocket) {
                     send(WebSocketFraming.frame(.text, payload: header))
