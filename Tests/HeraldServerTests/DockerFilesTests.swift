@@ -59,4 +59,37 @@ import Testing
         #expect(dockerfile.contains("libhiredis-dev") && dockerfile.contains("libhiredis0.14"))
         #expect(dockerfile.contains("--product herald"))
     }
+
+    @Test func composeRequiresThePublisherKey() throws {
+        let compose = try Self.read("docker/docker-compose.yml")
+        let keys = Self.composeValues("HERALD_PUBLISHER_KEY", in: compose)
+        #expect(keys.count == 1)
+        #expect(keys.first?.hasPrefix("${HERALD_PUBLISHER_KEY:?") == true, "compose must refuse to start without it")
+    }
+
+    /// The entry point keeps the admin listener on loopback unless an admin key protects it.
+    @Test func theImageKeepsTheAdminListenerInsideWithoutAKey() throws {
+        let stubs = FileManager.default.temporaryDirectory.appendingPathComponent("herald-entrypoint-\(UUID())")
+        try FileManager.default.createDirectory(at: stubs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: stubs) }
+        let stub = stubs.appendingPathComponent("herald")
+        try "#!/bin/sh\necho \"$HERALD_ADMIN_HOST $*\"\n".write(to: stub, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: stub.path)
+        func run(_ environment: [String: String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = [Repository.file("docker/entrypoint.sh").path, "serve", "--threads", "1"]
+            process.environment = environment.merging(["PATH": "\(stubs.path):/usr/bin:/bin"]) { $1 }
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+        #expect(try run([:]) == "127.0.0.1 serve --threads 1\n")
+        #expect(try run(["HERALD_ADMIN_HOST": "0.0.0.0"]) == "127.0.0.1 serve --threads 1\n")
+        #expect(try run(["HERALD_ADMIN_KEY": "k"]) == "0.0.0.0 serve --threads 1\n")
+        #expect(try run(["HERALD_ADMIN_KEY": "k", "HERALD_ADMIN_HOST": "10.0.0.5"]) == "10.0.0.5 serve --threads 1\n")
+    }
 }

@@ -47,10 +47,9 @@ class LiveSubscriber {
     var channels: [ChannelSubscription]
     /// When the connection ends on its own (time to live).
     var deadline: NIODeadline = .distantFuture
-    /// When the subscriber's grant ends: the subscription ends then, with the -5 notice.
-    var grantDeadline: NIODeadline = .distantFuture
-    /// Who the subscriber is (its grant's `sub`, or the user the cookie check named): presence.
-    private(set) var user: String?
+    /// What the subscriber's grant (or the cookie check) said, when the node asked for one:
+    /// one reference, so a node without auth pays a word per subscriber for it.
+    private(set) var admission: Admission?
     /// Bytes of live messages held during catch-up; bounded like the socket's output.
     private var pendingBytes = 0
     /// This loop's shard, which flushes its subscribers once per turn.
@@ -223,9 +222,14 @@ class LiveSubscriber {
     /// Takes on what the subscriber's grant (or the app's cookie check) says: who the subscriber
     /// is, and until when it may read. Before ``start()``.
     func admit(_ grant: Grant?) {
-        grantDeadline = Self.deadline(of: grant)
-        user = grant?.user
+        guard let grant, grant.expires != nil || grant.user != nil else { return }
+        admission = Admission(deadline: Self.deadline(of: grant), user: grant.user)
     }
+
+    /// When the subscriber's grant ends: the subscription ends then, with the -5 notice.
+    var grantDeadline: NIODeadline { admission?.deadline ?? .distantFuture }
+    /// Who the subscriber is (its grant's `sub`, or the user the cookie check named): presence.
+    var user: String? { admission?.user }
 
     /// The moment `grant` ends, as a deadline of this process's clock.
     static func deadline(of grant: Grant?) -> NIODeadline {
@@ -257,4 +261,16 @@ class LiveSubscriber {
     func finish(sendFooter: Bool) { fatalError("abstract") }
     /// Held messages passed the output bound during catch-up: the client must resume later.
     func overflow() { finish(sendFooter: false) }
+}
+
+/// A subscriber's grant, as far as the connection needs it after admission.
+final class Admission {
+    /// When the grant ends (`.distantFuture`: never).
+    let deadline: NIODeadline
+    let user: String?
+
+    init(deadline: NIODeadline, user: String?) {
+        self.deadline = deadline
+        self.user = user
+    }
 }
