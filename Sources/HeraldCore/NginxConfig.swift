@@ -68,6 +68,7 @@ public struct NginxConfig: Sendable {
             "    }",
             "",
             "    location = /pub {",
+            "        # The nodes also require their publisher key (Authorization: Bearer), passed through.",
         ]
         http += publishAllow.map { "        allow \($0);" }
         http += [

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldPublisher
 import HeraldTesting
 import Testing
 
@@ -117,6 +118,13 @@ import Testing
         #expect(seenFromA == ["42": 2, "43": 1])
         #expect(try await Self.connections(b, user: "42") == 2)
         #expect(try await Self.users(a, channel: "user:42") == ["42": 1])
+        // The publisher library reads the same, straight from Redis.
+        let library = try await LibraryPublisher.connect(to: testbed.redis)
+        defer { library.close() }
+        #expect(try await library.publisher.presence(channel: "lobby").get() == ["42": 2, "43": 1])
+        #expect(try await library.publisher.presence(user: "43").get() == 1)
+        #expect(try await library.publisher.isOnline(user: "42"))
+        #expect(try await !library.publisher.isOnline(user: "44"))
 
         // Killed: within the heartbeat's time to live, B's connections no longer count.
         let killed = ContinuousClock.now

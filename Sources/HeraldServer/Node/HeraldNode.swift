@@ -65,12 +65,18 @@ public final class HeraldNode: Service {
     }
 
     public func run() async throws {
-        let publicChannel = try await bind(host: settings.host, port: settings.port, role: .public)
+        let publicChannel: any Channel
         let adminChannel: any Channel
         do {
-            adminChannel = try await bind(host: settings.adminHost, port: settings.adminPort, role: .admin)
+            publicChannel = try await bind(host: settings.host, port: settings.port, role: .public)
+            do {
+                adminChannel = try await bind(host: settings.adminHost, port: settings.adminPort, role: .admin)
+            } catch {
+                try? await publicChannel.close()
+                throw error
+            }
         } catch {
-            try? await publicChannel.close()
+            await context.cookieChecker?.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
