@@ -26,7 +26,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Pure protocol logic: channel paths, templates, resume, stats formats. No I/O.
@@ -52,6 +51,10 @@ let package = Package(
             dependencies: ["HeraldCore", "HeraldRedis", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift6
         ),
+        // herald.js, the browser client, which every node serves at /herald.js.
+        .target(
+            name: "HeraldClientScript", path: "clients/js", exclude: [], resources: [.copy("herald.js")],
+            swiftSettings: strictSwift6),
         // The node: listeners, transports, subscriber registry, engines.
         .target(
             name: "HeraldServer",
@@ -59,6 +62,7 @@ let package = Package(
                 "HeraldCore",
                 "HeraldRedis",
                 "HeraldPublisher",
+                "HeraldClientScript",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -67,7 +71,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSwift6
         ),

@@ -54,12 +54,15 @@ struct NginxConfCommand: ParsableCommand {
     @Option(help: "Addresses allowed to POST to /pub through nginx, comma-separated.") var publishAllow = "127.0.0.1"
     @Option(help: "Write a complete nginx.conf keeping pid, logs and temporary files in this folder.")
     var runtimeDirectory: String?
+    @Option(help: "The site's own server (host:port): nginx sends it every path Herald does not serve.")
+    var site: String?
 
     func run() throws {
         var config = NginxConfig(nodes: try RingCommand.parseNodes(nodes))
         config.listen = listen
         config.publishAllow = publishAllow.split(separator: ",").map { String($0) }
         config.runtimeDirectory = runtimeDirectory
+        config.site = site.flatMap { $0.isEmpty ? nil : $0 }
         print(config.render(), terminator: "")
     }
 }

@@ -179,11 +179,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let authSecret, !authSecret.isEmpty, authSecret.utf8.count < GrantKey.minimumSecretLength {
             throw ValidationError("--auth-secret must be at least \(GrantKey.minimumSecretLength) bytes.")
         }
-        if let authUrl, !authUrl.isEmpty {
-            guard let url = URL(string: authUrl), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-                throw ValidationError("--auth-url must be an http:// or https:// URL.")
-            }
-        }
         if authTimeout.milliseconds < 1 { throw ValidationError("--auth-timeout must be > 0.") }
         if authMaxPending < 1 { throw ValidationError("--auth-max-pending must be ≥ 1.") }
         if authCacheSize < 0 { throw ValidationError("--auth-cache-size must be ≥ 0.") }

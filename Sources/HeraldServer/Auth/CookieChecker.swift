@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Crypto
 import HeraldCore
 import NIOConcurrencyHelpers
@@ -15,14 +14,16 @@ import NIOHTTP1
 /// at once, and every subscriber has its answer, or a 503, within the timeout.
 final class CookieChecker: Sendable {
     struct Configuration: Sendable {
-        var url: String
+        var target: AppRequest.Target
         var cacheTTL: TimeAmount
         var timeout: TimeAmount
         var maxPending: Int
         var cacheSize: Int
 
-        init(_ settings: NodeSettings, url: String) {
-            self.url = url
+        /// - Returns: nil for a URL that is not `http://host[:port][/path]`.
+        init?(_ settings: NodeSettings, url: String) {
+            guard let target = AppRequest.Target(url) else { return nil }
+            self.target = target
             cacheTTL = .milliseconds(settings.authCacheTTL.milliseconds)
             timeout = .milliseconds(settings.authTimeout.milliseconds)
             maxPending = settings.authMaxPending
@@ -65,17 +66,10 @@ final class CookieChecker: Sendable {
     }
 
     let configuration: Configuration
-    private let client: HTTPClient
     private let state = NIOLockedValueBox(State())
 
-    init(_ configuration: Configuration, group: any EventLoopGroup) {
+    init(_ configuration: Configuration) {
         self.configuration = configuration
-        var http = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: configuration.timeout, read: configuration.timeout),
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32))
-        http.httpVersion = .http1Only
-        client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: http)
     }
 
     /// The grant the app's answer amounts to for `request` joining `channels` in `mode`, or the
@@ -83,8 +77,12 @@ final class CookieChecker: Sendable {
     func check(
         _ request: HTTPRequest, channels: [String], mode: SubscriberMode, on loop: any EventLoop
     ) -> EventLoopFuture<Grant> {
-        let credentials = Self.credentials(of: request.head.headers)
-        let key = Self.cacheKey(credentials: credentials, channels: channels)
+        let headers = request.head.headers
+        let key = Self.cacheKey(credentials: Self.credentials(of: headers), channels: channels)
+        // One question at a time per session. Requests without any credentials are not one
+        // session: theirs are one at a time per channel set (each asked once, then cached).
+        let anonymous = !headers.contains(name: "Cookie") && !headers.contains(name: "Authorization")
+        let credentials = anonymous ? key : Self.credentials(of: headers)
         let now = NIODeadline.now()
         let deadline = now + configuration.timeout
         let promise = loop.makePromise(of: Verdict.self)
@@ -142,31 +140,18 @@ final class CookieChecker: Sendable {
         on loop: any EventLoop
     ) -> EventLoopFuture<Verdict> {
         guard deadline > .now() else { return loop.makeSucceededFuture(.failure(CookieCheck.timedOut)) }
-        let question: HTTPClient.Request
-        do {
-            question = try HTTPClient.Request(
-                url: configuration.url, method: .GET, headers: Self.questionHeaders(request, channels, mode))
-        } catch {
-            return loop.makeSucceededFuture(.failure(CookieCheck.unavailable))
-        }
-        // The app's body is not read; a bounded accumulator keeps a large one from costing memory.
-        let answer = client.execute(
-            request: question, delegate: ResponseAccumulator(request: question, maxBodySize: 16 * 1024),
-            eventLoop: .delegate(on: loop), deadline: deadline)
-        return answer.futureResult.hop(to: loop).map { response in
-            let headers = response.headers
-            return CookieCheck.verdict(
-                status: Int(response.status.code), user: headers.first(name: CookieCheck.userHeader),
-                channels: headers.first(name: CookieCheck.channelsHeader),
-                expires: headers.first(name: CookieCheck.expiresHeader), requested: channels)
+        let question = Self.questionHeaders(request, channels, mode)
+        return AppRequest.get(configuration.target, headers: question, deadline: deadline, on: loop).map { head in
+            CookieCheck.verdict(
+                status: Int(head.status.code), user: head.headers.first(name: CookieCheck.userHeader),
+                channels: head.headers.first(name: CookieCheck.channelsHeader),
+                expires: head.headers.first(name: CookieCheck.expiresHeader), requested: channels)
         }.recover { error in
-            if error is ResponseAccumulator.ResponseTooBigError { return .failure(CookieCheck.failed) }
-            let client = error as? HTTPClientError
-            if client == .deadlineExceeded || client == .readTimeout || client == .connectTimeout || deadline <= .now()
-            {
-                return .failure(CookieCheck.timedOut)
+            switch error as? AppRequest.Failure {
+            case .timedOut?: .failure(CookieCheck.timedOut)
+            case .broken?: .failure(CookieCheck.failed)
+            case .unreachable?, nil: .failure(deadline <= .now() ? CookieCheck.timedOut : CookieCheck.unavailable)
             }
-            return .failure(CookieCheck.unavailable)
         }
     }
 
@@ -214,8 +199,10 @@ final class CookieChecker: Sendable {
         }
         return hash.finalize()
     }
+}
 
-    func shutdown() async {
-        try? await client.shutdown()
-    }
+/// `--auth-url` is not a URL the cookie check can ask.
+public struct AuthURLError: Error, CustomStringConvertible {
+    public let url: String
+    public var description: String { "--auth-url must be http://host[:port][/path], not \(url)" }
 }

@@ -18,6 +18,7 @@ enum Route: Equatable {
     case health
     case cluster
     case metrics
+    case clientScript
     case notFound
 
     /// Whether a request may run while earlier ones are in flight: a publish, so a publisher's
@@ -34,7 +35,7 @@ enum Route: Equatable {
             switch self {
             case .publisher: node.publisherKeyDigest
             case .stats, .presence, .cluster, .metrics: node.adminKeyDigest
-            case .subscriber, .health, .notFound: nil as SHA256Digest?
+            case .subscriber, .health, .clientScript, .notFound: nil as SHA256Digest?
             }
         guard let key else { return endpoint }
         return KeyedEndpoint(keyDigest: key, inner: endpoint)
@@ -50,6 +51,7 @@ enum Route: Equatable {
         case .health: HealthEndpoint(node: node)
         case .cluster: ClusterEndpoint(node: node)
         case .metrics: MetricsEndpoint(node: node)
+        case .clientScript: ClientScriptEndpoint()
         case .notFound: NotFoundEndpoint()
         }
     }
@@ -77,6 +79,7 @@ enum Route: Equatable {
             }
         case .public:
             if path == "/pub" { return publicPublisher ? .publisher(admin: false) : .notFound }
+            if path == "/herald.js" { return .clientScript }
             for location in subscriberLocations where path.hasPrefix(location.prefix) {
                 let rest = path.dropFirst(location.prefix.count)
                 if rest.isEmpty {

@@ -51,8 +51,12 @@ public final class HeraldNode: Service {
         }
         let registry = SubscriberRegistry(group: group, engine: chosen, settings: settings)
         chosen.attach(registry)
-        let cookieChecker = settings.authURL.map {
-            CookieChecker(CookieChecker.Configuration(settings, url: $0), group: group)
+        let cookieChecker = try settings.authURL.map { url in
+            guard let configuration = CookieChecker.Configuration(settings, url: url) else {
+                try? group.syncShutdownGracefully()
+                throw AuthURLError(url: url)
+            }
+            return CookieChecker(configuration)
         }
         self.context = NodeContext(
             settings: settings, engine: chosen, registry: registry, logger: logger,
@@ -76,7 +80,6 @@ public final class HeraldNode: Service {
                 throw error
             }
         } catch {
-            await context.cookieChecker?.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -111,7 +114,6 @@ public final class HeraldNode: Service {
         await drain()
         for timer in timers { timer.cancel() }
         try? await context.engine.shutdown(on: group.next()).get()
-        await context.cookieChecker?.shutdown()
         try await group.shutdownGracefully()
         logger.info("herald node stopped")
     }

@@ -70,7 +70,7 @@ final class LocalCluster: @unchecked Sendable {
             "HERALD_BIN": herald.path, "HERALD_CLUSTER_DIR": directory.path,
             "HERALD_FRONT_PORT": String(frontPort), "HERALD_REDIS_PORT": String(redisPort),
             "HERALD_NODE_PORT": String(basePort), "HERALD_SERVE_ARGS": serveArguments,
-            "HERALD_PUBLISHER_KEY": Self.publisherKey,
+            "HERALD_PUBLISHER_KEY": Self.publisherKey, "HERALD_CHAT": "0",
         ]
     }
 
