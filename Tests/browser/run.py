@@ -8,7 +8,10 @@ for the fallback case), drives Debian's chromium through chromedriver with Selen
 everything by pid. Saves a screenshot of each case in SCREENSHOT_DIR. Exits non-zero on the first
 failed expectation, with what the page saw.
 """
+import base64
 import functools
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -21,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -94,13 +98,40 @@ class Node:
             assert answer.status == 200, answer.status
 
 
+SECRET = "a-secret-of-at-least-thirty-two-bytes!"
+grants_minted = []
+
+
+def grant(channels, ttl):
+    """An HS256 grant, as a site mints one."""
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"channels": channels, "exp": int(time.time()) + ttl}).encode())
+    signature = b64(hmac.new(SECRET.encode(), header + b"." + claims, hashlib.sha256).digest())
+    return (header + b"." + claims + b"." + signature).decode()
+
+
 def serve_page():
-    """The test page from its own origin, as a site would serve it."""
+    """The test page from its own origin, as a site would serve it; `/token?channel=&ttl=` mints
+    a grant, as the site's own endpoint would for herald.js's getToken."""
     port = free_port()
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def do_GET(self):
+            if not self.path.startswith("/token?"):
+                return super().do_GET()
+            query = urllib.parse.parse_qs(self.path.split("?", 1)[1])
+            token = grant([query["channel"][0]], int(query["ttl"][0])).encode()
+            grants_minted.append(time.time())
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(token)))
+            self.end_headers()
+            self.wfile.write(token)
 
     handler = functools.partial(Quiet, directory=HERE)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -163,6 +194,29 @@ def case_every_transport_delivers_in_order_and_resumes_exactly(driver, page):
         expect(ids(driver, channel) == list(range(1, 26)), f"{transport} resume: {ids(driver, channel)}")
         driver.save_screenshot(os.path.join(SHOTS, f"transport-{transport}.png"))
         print(f"browser: {transport}: 25 messages in order, resumed exactly")
+
+
+def case_an_expiring_grant_is_refreshed_without_loss(driver, page):
+    node = Node("--allowed-origins", page, "--auth-secret", SECRET)
+    for transport in ["websocket", "eventsource", "longpolling"]:
+        channel = f"grant-{transport}"
+        token = grant([channel], 3)
+        driver.get(f"{page}/page.html?node={node.origin}&channels={channel}&transports={transport}"
+                   f"&jsonp=false&token={token}&tokenURL=" + urllib.parse.quote(f"/token?channel={channel}&ttl=60"))
+        until(driver, "window.herald && window.herald.status === 'open'", what=f"{transport} with a grant")
+        node.wait_subscribed(channel)
+        for i in range(1, 6):
+            node.publish(channel, f"before expiry {i}")
+        until(driver, "window.received.length >= 5", what=f"{transport} before expiry")
+        # The grant ends about 3 s after it was minted: the node sends -5, herald.js asks for a new one.
+        until(driver, "window.refreshes >= 1", timeout=10, what=f"{transport} refresh")
+        for i in range(6, 11):
+            node.publish(channel, f"after refresh {i}")
+        until(driver, "window.received.length >= 10", what=f"{transport} after refresh")
+        time.sleep(0.5)
+        expect(ids(driver, channel) == list(range(1, 11)), f"{transport} across the refresh: {ids(driver, channel)}")
+        driver.save_screenshot(os.path.join(SHOTS, f"grant-{transport}.png"))
+        print(f"browser: {transport}: the grant expired and was refreshed through getToken, 10 messages in order")
 
 
 def case_a_proxy_refusing_websocket_makes_it_fall_back(driver, page):
@@ -338,6 +392,7 @@ def main():
     driver = browser()
     try:
         case_every_transport_delivers_in_order_and_resumes_exactly(driver, page)
+        case_an_expiring_grant_is_refreshed_without_loss(driver, page)
         case_a_proxy_refusing_websocket_makes_it_fall_back(driver, page)
     finally:
         driver.quit()
