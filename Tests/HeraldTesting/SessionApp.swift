@@ -21,17 +21,28 @@ public final class SessionApp: @unchecked Sendable {
     /// The URL Herald's `--auth-url` takes.
     public var checkURL: String { "http://127.0.0.1:\(port)/check" }
 
+    /// The interpreter, as a command: the system's `python3` itself when there is one. A version
+    /// manager's shim on `PATH` (pyenv's is a chain of shell scripts) can take seconds to start
+    /// Python when many tests start processes at once.
+    static let python: [String] =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+        ? ["/usr/bin/python3"] : ["/usr/bin/env", "python3"]
+
     /// Starts the app and waits until it answers.
     public static func start() async throws -> SessionApp {
         let port = try FreePort.pick()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.file("Tests/apps/session_app.py").path, String(port)]
+        process.executableURL = URL(fileURLWithPath: Self.python.first!)
+        process.arguments = Self.python.dropFirst() + [Repository.file("Tests/apps/session_app.py").path, String(port)]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("session-app-\(port).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
+        // Off the concurrency pool, as the nodes are: forking the test process is slow under load.
+        try await Blocking.run { try process.run() }
         let app = SessionApp(port: port, process: process)
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw HarnessError("session_app.py exited before it was ready") }
             if let answer = try? await RawHTTPClient.request(port: port, "GET", "/healthz", timeout: .seconds(1)),
@@ -41,7 +52,8 @@ public final class SessionApp: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw HarnessError("session_app.py not ready on port \(port)")
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw HarnessError("session_app.py not ready on port \(port): \(output)")
     }
 
     /// Logs `user` in: the value of its session cookie (`sid`).
