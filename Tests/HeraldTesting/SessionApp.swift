@@ -37,7 +37,7 @@ public final class SessionApp: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("session-app-\(port).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         // Off the concurrency pool, as the nodes are: forking the test process is slow under load.
         try await Blocking.run { try process.run() }
