@@ -5,7 +5,9 @@ import Testing
 /// The app's cookie check (`--auth-url`), against a real site with a session table
 /// (`Tests/apps/session_app.py`): the app decides who may read, sees what Herald asked, and
 /// counts the checks, so the cache, the one-at-a-time rule and the timeout are visible there.
-@Suite struct CookieCheckTests {
+/// One at a time: each test starts a site and a node, and the end-to-end group starts many
+/// processes at once already.
+@Suite(.serialized) struct CookieCheckTests {
     static func node(_ app: SessionApp, _ extra: [String] = []) async throws -> HeraldProcess {
         try await HeraldProcess.start(["--auth-url", app.checkURL, "--user-channel-prefix", "user:"] + extra)
     }

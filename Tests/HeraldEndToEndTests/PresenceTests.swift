@@ -89,7 +89,10 @@ import Testing
         #expect(texts.contains(#"{"type": "client_unsubscribed", "channel": "user:43", "user": "43"}"#))
         #expect(texts.contains(#"{"type": "client_subscribed", "channel": "lobby"}"#), "the anonymous grant")
     }
+}
 
+/// Presence across nodes sharing a Redis (run with the other Redis tests).
+@Suite struct RedisPresenceTests {
     /// Two nodes on one Redis: a user is online wherever any of its tabs is; a node killed with -9
     /// stops counting within seconds, and does not count again when it comes back.
     @Test func theClusterKnowsAcrossNodesAndForgetsADeadOne() async throws {
@@ -112,12 +115,12 @@ import Testing
         defer { cookieTab.close() }
         #expect(cookieTab.status == 200)
 
-        let seenFromA = try await Self.eventually({ try await Self.users(a, channel: "lobby") }) {
+        let seenFromA = try await PresenceTests.eventually({ try await PresenceTests.users(a, channel: "lobby") }) {
             $0 == ["42": 2, "43": 1]
         }
         #expect(seenFromA == ["42": 2, "43": 1])
-        #expect(try await Self.connections(b, user: "42") == 2)
-        #expect(try await Self.users(a, channel: "user:42") == ["42": 1])
+        #expect(try await PresenceTests.connections(b, user: "42") == 2)
+        #expect(try await PresenceTests.users(a, channel: "user:42") == ["42": 1])
         // The publisher library reads the same, straight from Redis.
         let library = try await LibraryPublisher.connect(to: testbed.redis)
         defer { library.close() }
@@ -130,26 +133,27 @@ import Testing
         let killed = ContinuousClock.now
         b.expectExit()
         kill(b.pid, SIGKILL)
-        let afterDeath = try await Self.eventually(within: .seconds(10), { try await Self.users(a, channel: "lobby") })
-        {
+        let afterDeath = try await PresenceTests.eventually(
+            within: .seconds(10), { try await PresenceTests.users(a, channel: "lobby") }
+        ) {
             $0 == ["42": 1]
         }
         #expect(afterDeath == ["42": 1], "\(testbed.logs)")
         #expect(ContinuousClock.now - killed < .seconds(8))
-        #expect(try await Self.connections(a, user: "43") == 0)
+        #expect(try await PresenceTests.connections(a, user: "43") == 0)
 
         // B again, under the same name: what its previous run wrote stays uncounted.
         let again = try await RedisTestbed.node("B", redis: testbed.redis, arguments: arguments)
         defer { again.stop() }
         try await Task.sleep(for: .milliseconds(1_500))
-        #expect(try await Self.users(again, channel: "lobby") == ["42": 1])
+        #expect(try await PresenceTests.users(again, channel: "lobby") == ["42": 1])
 
         // A stopping cleanly removes its entries from Redis at once.
         onA.close()
         #expect(try await a.terminate() == 0)
         let redis = try RedisTestClient(port: testbed.redis.port)
         defer { redis.close() }
-        #expect(try await Self.connections(again, user: "42") == 0)
+        #expect(try await PresenceTests.connections(again, user: "42") == 0)
         let runs = try redis.command(["ZCARD", "herald:runs"])
         #expect(runs == .integer(2), "B's dead run and B's new one; A's is gone")
     }
