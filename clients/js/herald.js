@@ -88,7 +88,7 @@
     for (var i = 0; i < this.channels.length; i++) {
       var channel = this.channels[i], at = this.positions[channel];
       if (!at) continue;
-      entries.push(encodeURIComponent(channel).replace(/\*/g, '*') + ':' + at.id + (at.generation ? ':' + at.generation : ''));
+      entries.push(encodeURIComponent(channel) + ':' + at.id + (at.generation ? ':' + at.generation : ''));
     }
     return entries.length ? 'hc:' + entries.join(',') : null;
   };

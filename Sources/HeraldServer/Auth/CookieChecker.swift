@@ -78,11 +78,12 @@ final class CookieChecker: Sendable {
         _ request: HTTPRequest, channels: [String], mode: SubscriberMode, on loop: any EventLoop
     ) -> EventLoopFuture<Grant> {
         let headers = request.head.headers
-        let key = Self.cacheKey(credentials: Self.credentials(of: headers), channels: channels)
+        let session = Self.credentials(of: headers)
+        let key = Self.cacheKey(credentials: session, channels: channels)
         // One question at a time per session. Requests without any credentials are not one
         // session: theirs are one at a time per channel set (each asked once, then cached).
         let anonymous = !headers.contains(name: "Cookie") && !headers.contains(name: "Authorization")
-        let credentials = anonymous ? key : Self.credentials(of: headers)
+        let credentials = anonymous ? key : session
         let now = NIODeadline.now()
         let deadline = now + configuration.timeout
         let promise = loop.makePromise(of: Verdict.self)
