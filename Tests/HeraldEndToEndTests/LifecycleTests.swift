@@ -45,7 +45,9 @@ import Glibc
         let started = ContinuousClock.now
         let status = try await node.terminate(signal: signal)
         #expect(status == 0)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Well under the 10 s grace (an idle connection does not hold the stop), with room for a
+        // loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(6))
     }
 
     @Test func portsFromTheEnvironment() async throws {
@@ -79,7 +81,7 @@ import Glibc
         let node = try HeraldProcess.launch([], port: busyPort, adminPort: adminPort)
         node.expectExit()
         defer { node.stop() }
-        let status = try await Blocking.run { node.waitForExit(timeout: .seconds(10)) }
+        let status = try await Blocking.run { node.waitForExit(timeout: .seconds(30)) }
         #expect(status != nil && status != 0, "exit status \(String(describing: status))")
         let lines = node.stderr.split(separator: "\n").filter { !String($0).trimmingSpaces().isEmpty }
         #expect(lines.count == 1, "stderr:\n\(node.stderr)")
@@ -92,7 +94,7 @@ import Glibc
             ["--message-template", "   "], port: try FreePort.pick(), adminPort: try FreePort.pick())
         node.expectExit()
         defer { node.stop() }
-        let status = try await Blocking.run { node.waitForExit(timeout: .seconds(10)) }
+        let status = try await Blocking.run { node.waitForExit(timeout: .seconds(30)) }
         #expect(status != nil && status != 0)
         #expect(node.stderr.contains("blank"))
     }
