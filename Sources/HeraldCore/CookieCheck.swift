@@ -18,6 +18,8 @@ public enum CookieCheck {
     /// Herald → app: the transport (`eventsource`, `websocket`, `long-polling`, ...).
     public static let modeHeader = "X-Herald-Mode"
 
+    /// The explain text of a refusal the app answered with 4xx (the status is the app's).
+    public static let refusedExplain = "Authorization check refused."
     /// The app answered with a status outside 2xx and 4xx (or a 2xx Herald cannot read).
     public static let failed = ProtocolError(status: 503, explain: "Authorization check failed.")
     /// The app did not answer within the timeout.
@@ -45,7 +47,7 @@ public enum CookieCheck {
     ) -> Result<Grant, ProtocolError> {
         switch status {
         case 200..<300: break
-        case 400..<500: return .failure(ProtocolError(status: status, explain: "Authorization check refused."))
+        case 400..<500: return .failure(ProtocolError(status: status, explain: refusedExplain))
         default: return .failure(failed)
         }
         var grant = Grant()

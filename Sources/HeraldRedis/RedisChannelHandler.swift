@@ -47,6 +47,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var failure: RedisError?
     private var pubSub: PubSubMode?
     private var context: ChannelHandlerContext?
+    private let metrics = RedisMetrics()
 
     init(commandTimeout: TimeAmount, address: String, logger: Logger) {
         self.commandTimeout = commandTimeout
@@ -100,6 +101,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             return
         }
         self.pending.append(Pending(response: request.response, deadline: .now() + self.commandTimeout))
+        self.metrics.commands.increment(by: request.response.commandCount)
         promise?.succeed()
         context.write(self.wrapOutboundOut(request.bytes), promise: nil)
         self.scheduleTimerIfNeeded()
@@ -169,8 +171,12 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         guard let head = self.pending.first else {
             throw .protocolViolation("reply without a command: \(value)")
         }
+        // NOSCRIPT is the expected answer to a script's first call on a new server: it is loaded
+        // and called again, not an error anyone should be paged for.
+        if case .error(let message) = value, !message.hasPrefix("NOSCRIPT") { self.metrics.errors.increment() }
         switch head.response {
         case .single(let promise):
+            self.recordRoundTrip(head)
             self.popHead()
             if case .error(let message) = value {
                 promise.fail(RedisError.server(message).at(self.address))
@@ -182,6 +188,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             if self.headReplies.count == count {
                 let replies = self.headReplies
                 self.headReplies = []
+                self.recordRoundTrip(head)
                 self.popHead()
                 promise.succeed(replies)
             }
@@ -191,6 +198,12 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             }
             throw .protocolViolation("expected a subscription confirmation, got \(value)")
         }
+    }
+
+    /// The time from writing `request` to its (last) reply: its deadline less the timeout.
+    private func recordRoundTrip(_ request: Pending) {
+        let sent = request.deadline - self.commandTimeout
+        self.metrics.roundTrip.recordNanoseconds((NIODeadline.now() - sent).nanoseconds)
     }
 
     private func popHead() {
@@ -208,6 +221,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         self.timer?.cancel()
         self.timer = nil
         guard !self.pending.isEmpty else { return }
+        self.metrics.errors.increment(by: self.pending.count)
         let failed = self.pending
         self.pending.removeAll()
         self.headReplies = []

@@ -185,6 +185,7 @@ final class RedisReconnector: Sendable {
             return
         }
         self.logger.info("redis connected")
+        if firstAttempt == nil { RedisMetrics().reconnects.increment() }
         connection.closeFuture.hop(to: self.eventLoop).whenComplete { _ in
             self.connectionClosed(connection)
         }

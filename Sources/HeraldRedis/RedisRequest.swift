@@ -14,6 +14,15 @@ struct RedisRequest: Sendable {
         /// Pub/sub commands awaiting `count` subscribe/unsubscribe confirmations.
         case confirmations(count: Int, EventLoopPromise<Void>)
 
+        /// The commands this response answers.
+        var commandCount: Int {
+            switch self {
+            case .single: 1
+            case .batch(let count, _): count
+            case .confirmations: 1
+            }
+        }
+
         /// Fails the promise with `error`.
         func fail(_ error: RedisError) {
             switch self {

@@ -12,8 +12,21 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run a Herald node.",
-        discussion: "Every option can also be set by an environment variable: --admin-port is HERALD_ADMIN_PORT."
+        discussion: """
+            Every option can also be set by an environment variable (--admin-port is HERALD_ADMIN_PORT) \
+            or in a YAML configuration file (admin-port: 9081). The command line wins over the \
+            environment, which wins over the file. --print-config shows what the node would run with.
+
+            Examples:
+              herald serve --redis redis://127.0.0.1:6379 --publisher-key-file /etc/herald/key
+              HERALD_REDIS=redis://10.0.0.5 herald serve --config /etc/herald/herald.yaml --print-config
+            """
     )
+
+    // MARK: Configuration
+    @Option(help: "A YAML file of settings (keys are the long option names: max-message-size: 64k).")
+    var config: String?
+    @Flag(help: "Print every setting's value and where it came from, then exit.") var printConfig = false
 
     // MARK: Listeners
     @Option(help: "Address of the public listener (subscribers).") var host = "0.0.0.0"
@@ -150,6 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "On SIGTERM/SIGINT, subscribers are let go over this long (at most 80% of the grace).")
     var drainPeriod = TimeSpan.seconds(5)
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log line format: logfmt (key=value) or json (one object per line).") var logFormat = "logfmt"
 
     func validate() throws {
         let templates = [
@@ -162,6 +176,9 @@ struct ServeCommand: AsyncParsableCommand {
         if maxMessagesStoredPerChannel < 1 { throw ValidationError("--max-messages-stored-per-channel must be ≥ 1.") }
         if maxMessageSize.bytes < 1 { throw ValidationError("--max-message-size must be ≥ 1 byte.") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("Unknown --log-level '\(logLevel)'.") }
+        if LogFormat(rawValue: logFormat) == nil {
+            throw ValidationError("Unknown --log-format '\(logFormat)' (logfmt or json).")
+        }
         if closeTimeout.milliseconds < 1 { throw ValidationError("--close-timeout must be > 0.") }
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if maxNumberOfChannels < 0 { throw ValidationError("--max-number-of-channels must be ≥ 0.") }
@@ -287,14 +304,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let format = LogFormat(rawValue: logFormat) ?? .logfmt
+        LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         let logger = Logger(label: "herald")
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        var factory = PrometheusMetricsFactory(registry: metrics)
+        // Deliveries, Redis round trips and loop lag are sub-millisecond when all is well: the
+        // default buckets (from 5 ms) would put everything healthy in the first one.
+        let fine: [Duration] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+        ]
+        for label in [
+            "herald_delivery_latency_seconds", "herald_event_loop_lag_seconds", "herald_redis_command_duration_seconds",
+        ] {
+            factory.durationHistogramBuckets[label] = fine
+        }
+        MetricsSystem.bootstrap(factory)
         let node: HeraldNode
         do {
             var settings = self.settings

@@ -27,6 +27,7 @@ import Testing
         ("/pub", Route.publisher(admin: true)),
         ("/channels-stats", Route.stats),
         ("/healthz", Route.health),
+        ("/readyz", Route.readiness),
         ("/cluster", Route.cluster),
         ("/metrics", Route.metrics),
         ("/sub/a", Route.notFound),

@@ -6,7 +6,7 @@ import Glibc
 
 /// A real `herald serve` child process on free loopback ports, for one test.
 ///
-/// Started with ``start(_:environment:portsAsOptions:)``, which waits for `GET /healthz` on the
+/// Started with ``start(_:environment:portsAsOptions:)``, which waits for `GET /readyz` on the
 /// admin port; stopped by pid (SIGTERM, then SIGKILL after 5 s) by ``stop()`` or on deinit.
 public final class HeraldProcess: @unchecked Sendable {
     /// The public (subscriber) listener's port.
@@ -168,7 +168,7 @@ public final class HeraldProcess: @unchecked Sendable {
         return inodes.contains { links.contains("socket:[\($0)]") }
     }
 
-    /// Polls `GET /healthz` on the admin port every 20 ms until it answers 200; gives up after 10 s.
+    /// Polls `GET /readyz` on the admin port every 20 ms until it answers 200; gives up after 10 s.
     public func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
         let adminPort = self.adminPort
         let deadline = ContinuousClock.now + timeout
@@ -180,7 +180,7 @@ public final class HeraldProcess: @unchecked Sendable {
             let healthy = try await Blocking.run { () -> Bool in
                 guard let client = try? RawHTTPClient(port: adminPort, timeout: .seconds(1)) else { return false }
                 defer { client.close() }
-                return (try? client.request("GET", "/healthz"))?.status == 200
+                return (try? client.request("GET", "/readyz"))?.status == 200
             }
             if healthy { return }
             try await Task.sleep(for: .milliseconds(20))

@@ -75,7 +75,7 @@ class Node:
         self.port, self.admin = free_port(), free_port()
         self.process = start([HERALD, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                               "--admin-port", str(self.admin), "--log-level", "warning", *extra])
-        wait_for(f"http://127.0.0.1:{self.admin}/healthz")
+        wait_for(f"http://127.0.0.1:{self.admin}/readyz")
         self.origin = f"http://127.0.0.1:{self.port}"
 
     def wait_subscribed(self, channel, timeout=10):

@@ -81,7 +81,7 @@ start(['redis-server', '--port', (string) $redisPort, '--bind', '127.0.0.1', '--
 start([$herald, 'serve', '--host', '127.0.0.1', '--port', (string) $port, '--admin-port', (string) $adminPort,
     '--redis', "redis://127.0.0.1:$redisPort", '--auth-secret', SECRET, '--user-channel-prefix', 'user:',
     '--public-publisher', '--publisher-key', PUBLISHER_KEY, '--admin-key', ADMIN_KEY, '--log-level', 'error']);
-waitFor(fn() => @file_get_contents("http://127.0.0.1:$adminPort/healthz") === "ok\n", 'the node is up');
+waitFor(fn() => @file_get_contents("http://127.0.0.1:$adminPort/readyz") === "ready\n", 'the node is up');
 $admin = "http://127.0.0.1:$adminPort";
 $client = new Herald(['redis_url' => "redis://127.0.0.1:$redisPort", 'admin_url' => $admin,
     'publisher_key' => PUBLISHER_KEY, 'admin_key' => ADMIN_KEY, 'auth_secret' => SECRET]);

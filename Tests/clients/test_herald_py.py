@@ -92,7 +92,7 @@ class HeraldPyTests(unittest.TestCase):
                                      "--auth-secret", SECRET, "--user-channel-prefix", "user:", "--public-publisher",
                                      "--publisher-key", PUBLISHER_KEY, "--admin-key", ADMIN_KEY,
                                      "--log-level", "warning"], stdout=subprocess.DEVNULL)
-        wait(lambda: urllib.request.urlopen(f"http://127.0.0.1:{cls.admin}/healthz", timeout=1).status == 200,
+        wait(lambda: urllib.request.urlopen(f"http://127.0.0.1:{cls.admin}/readyz", timeout=1).status == 200,
              what="the node")
         cls.admin_url = f"http://127.0.0.1:{cls.admin}"
         cls.client = Herald(redis_url=f"redis://127.0.0.1:{cls.redis_port}", admin_url=cls.admin_url,

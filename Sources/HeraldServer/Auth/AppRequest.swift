@@ -3,23 +3,24 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One `GET` to the site's app (the cookie check), on a connection of its own, bounded by a
-/// deadline. Only the status and headers are read; a body is discarded (up to a limit).
+/// One plain-HTTP `GET` on a connection of its own, bounded by a deadline: the cookie check's
+/// question to the site's app (which only needs the status and headers), and the `herald` CLI's
+/// queries to a node's admin API (which read the body).
 ///
 /// Written here rather than with async-http-client: the check is one plain-HTTP request to one
 /// configured app on the private network, which SwiftNIO's HTTP/1 codec does in a page, while
 /// async-http-client brings TLS, HTTP/2 and their C libraries into every build (it doubled a clean
 /// CI build on two cores). A check reaches the app over `http://`; put TLS at a proxy if the app
 /// is elsewhere.
-struct AppRequest {
+public struct AppRequest {
     /// Where the app listens, and the path (with query) to ask.
-    struct Target: Sendable, Hashable {
-        var host: String
-        var port: Int
-        var path: String
+    public struct Target: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public var path: String
 
         /// `http://host[:port][/path]`; nil for anything else (https, no host, a bad port).
-        init?(_ url: String) {
+        public init?(_ url: String) {
             guard url.hasPrefix("http://") else { return nil }
             let rest = url.dropFirst("http://".count)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -55,21 +56,29 @@ struct AppRequest {
     }
 
     /// Why no answer came.
-    enum Failure: Error {
+    public enum Failure: Error {
         case timedOut
         case unreachable
         /// An answer that is not HTTP, or whose body passes ``maxBodyBytes``.
         case broken
     }
 
-    /// The largest body read (and discarded) before the answer counts as broken.
-    static let maxBodyBytes = 16 * 1024
+    /// An answer: its head, and its body when it was asked for.
+    public struct Answer: Sendable {
+        public var head: HTTPResponseHead
+        public var body: [UInt8]
+    }
 
-    /// The app's status and headers, or a ``Failure`` by `deadline`.
-    static func get(
-        _ target: Target, headers: HTTPHeaders, deadline: NIODeadline, on loop: any EventLoop
-    ) -> EventLoopFuture<HTTPResponseHead> {
-        let promise = loop.makePromise(of: HTTPResponseHead.self)
+    /// The largest body the cookie check reads (and discards) before the answer counts as broken.
+    public static let maxBodyBytes = 16 * 1024
+
+    /// The answer, or a ``Failure`` by `deadline`. A body past `maxBodyBytes` makes it broken;
+    /// it is kept only when `keepBody` is set.
+    public static func get(
+        _ target: Target, headers: HTTPHeaders, deadline: NIODeadline, maxBodyBytes: Int = maxBodyBytes,
+        keepBody: Bool = false, on loop: any EventLoop
+    ) -> EventLoopFuture<Answer> {
+        let promise = loop.makePromise(of: Answer.self)
         let timeout = deadline - .now()
         guard timeout > .zero else { return loop.makeFailedFuture(Failure.timedOut) }
         let timer = loop.scheduleTask(deadline: deadline) { promise.fail(Failure.timedOut) }
@@ -84,7 +93,7 @@ struct AppRequest {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHTTPClientHandlers()
-                    try sync.addHandler(AnswerReader(promise: promise))
+                    try sync.addHandler(AnswerReader(promise: promise, maxBodyBytes: maxBodyBytes, keepBody: keepBody))
                 }
             }
             .connect(host: target.host, port: target.port)
@@ -102,16 +111,21 @@ struct AppRequest {
         return promise.futureResult
     }
 
-    /// Completes the promise with the answer's head once the answer is complete (its body read
-    /// and dropped); a connection that ends first, or a body too large, fails it.
+    /// Completes the promise once the answer is complete (its body read, and kept if asked);
+    /// a connection that ends first, or a body too large, fails it.
     private final class AnswerReader: ChannelInboundHandler {
         typealias InboundIn = HTTPClientResponsePart
-        private let promise: EventLoopPromise<HTTPResponseHead>
+        private let promise: EventLoopPromise<Answer>
+        private let maxBodyBytes: Int
+        private let keepBody: Bool
         private var head: HTTPResponseHead?
+        private var body: [UInt8] = []
         private var bodyBytes = 0
 
-        init(promise: EventLoopPromise<HTTPResponseHead>) {
+        init(promise: EventLoopPromise<Answer>, maxBodyBytes: Int, keepBody: Bool) {
             self.promise = promise
+            self.maxBodyBytes = maxBodyBytes
+            self.keepBody = keepBody
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -121,9 +135,10 @@ struct AppRequest {
                 if head.status.code >= 200 { self.head = head }
             case .body(let buffer):
                 bodyBytes += buffer.readableBytes
-                if bodyBytes > AppRequest.maxBodyBytes { promise.fail(Failure.broken) }
+                if bodyBytes > maxBodyBytes { return promise.fail(Failure.broken) }
+                if keepBody { body += buffer.readableBytesView }
             case .end:
-                if let head { promise.succeed(head) }
+                if let head { promise.succeed(Answer(head: head, body: body)) }
             }
         }
 

@@ -142,7 +142,8 @@ final class CookieChecker: Sendable {
     ) -> EventLoopFuture<Verdict> {
         guard deadline > .now() else { return loop.makeSucceededFuture(.failure(CookieCheck.timedOut)) }
         let question = Self.questionHeaders(request, channels, mode)
-        return AppRequest.get(configuration.target, headers: question, deadline: deadline, on: loop).map { head in
+        return AppRequest.get(configuration.target, headers: question, deadline: deadline, on: loop).map(\.head).map {
+            head in
             CookieCheck.verdict(
                 status: Int(head.status.code), user: head.headers.first(name: CookieCheck.userHeader),
                 channels: head.headers.first(name: CookieCheck.channelsHeader),

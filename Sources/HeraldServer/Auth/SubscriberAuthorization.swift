@@ -18,6 +18,15 @@ struct SubscriberAuthorization {
     func authorize(
         _ request: HTTPRequest, channels: [String], mode: SubscriberMode, on loop: any EventLoop
     ) -> EventLoopFuture<Grant?> {
+        let metrics = node.metrics
+        let decision = decide(request, channels: channels, mode: mode, on: loop)
+        decision.whenFailure { metrics.authRefused($0) }
+        return decision
+    }
+
+    private func decide(
+        _ request: HTTPRequest, channels: [String], mode: SubscriberMode, on loop: any EventLoop
+    ) -> EventLoopFuture<Grant?> {
         let userChannelPrefix = node.settings.userChannelPrefix
         if let verifier = node.grants, let token = Self.token(in: request, cookie: node.settings.grantCookie) {
             let promise = loop.makePromise(of: Grant?.self)

@@ -1,14 +1,23 @@
 import NIOCore
 
-/// `/healthz`: 200 while the node serves and its engine is ready, 503 while draining or disconnected.
+/// `/healthz`: the process is alive and its event loops answer (200 while draining too: a
+/// liveness check must not restart a node that is shutting down on purpose).
 struct HealthEndpoint: Endpoint {
+    func serve(_ request: HTTPRequest, on loop: any EventLoop) -> EndpointResult {
+        .answer(HTTPAnswer(status: .ok, text: "ok\n", contentType: "text/plain; charset=utf-8"))
+    }
+}
+
+/// `/readyz`: 200 `ready` when the node should be sent subscribers (its engine connected and
+/// delivering, itself registered in the cluster, not draining); else 503 with the reason.
+struct ReadinessEndpoint: Endpoint {
     let node: NodeContext
 
     func serve(_ request: HTTPRequest, on loop: any EventLoop) -> EndpointResult {
-        let ready = !node.isDraining && node.engine.isReady
+        let readiness = node.readiness
         return .answer(
             HTTPAnswer(
-                status: ready ? .ok : .serviceUnavailable, text: ready ? "ok\n" : "draining\n",
+                status: readiness == .ready ? .ok : .serviceUnavailable, text: "\(readiness.rawValue)\n",
                 contentType: "text/plain; charset=utf-8"))
     }
 }

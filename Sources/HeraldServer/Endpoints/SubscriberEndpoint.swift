@@ -24,6 +24,7 @@ struct SubscriberEndpoint: Endpoint {
         if head.method == .OPTIONS { return .answer(HTTPAnswer(status: .ok, headers: headers)) }
         // A page of another site may not subscribe (a WebSocket is not held back by CORS at all).
         if let policy = settings.originPolicy, !policy.admits(origin) {
+            node.metrics.authRefused(ProtocolError.originNotAllowed)
             return .answer(HTTPAnswer(error: .originNotAllowed, headers: headers))
         }
         ResponseHeaders.addNoCache(to: &headers)

@@ -2,6 +2,7 @@ import HeraldCore
 import HeraldPublisher
 import HeraldRedis
 import Logging
+import Metrics
 import NIOCore
 
 /// The Redis engine's receiving side: one feed per channel this node hosts, turning the pub/sub
@@ -28,6 +29,9 @@ final class ChannelFeeds: Sendable {
     private let keys: RedisKeys
     private let sink: @Sendable () -> (any MessageSink)?
     private let logger: Logger
+    /// Repairs from the backlog: a feed that skipped ids, and every hosted channel after a reconnect.
+    private let gapRepairs = Counter(label: "herald_gap_repairs_total", dimensions: [("cause", "gap")])
+    private let reconnectRepairs = Counter(label: "herald_gap_repairs_total", dimensions: [("cause", "reconnect")])
 
     init(
         loop: any EventLoop, publisher: HeraldPublisher, logger: Logger,
@@ -117,7 +121,9 @@ final class ChannelFeeds: Sendable {
         case .drop: break
         case .deliver: sink()?.deliver(message)
         case .deleted: sink()?.channelDeleted(channel, notice: message)
-        case .repair(let last): repair(channel, after: last)
+        case .repair(let last):
+            gapRepairs.increment()
+            repair(channel, after: last)
         }
     }
 
@@ -139,6 +145,7 @@ final class ChannelFeeds: Sendable {
                 return (name, last)
             }
         }
+        reconnectRepairs.increment(by: channels.count)
         for (channel, last) in channels { repair(channel, after: last) }
     }
 

@@ -80,8 +80,10 @@ public protocol MessageEngine: Sendable {
     /// Stops timers and lets go of resources; completes when done (before the event loops stop).
     func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void>
 
-    /// Whether the engine can serve now (for `/healthz`).
+    /// Whether the engine is connected and delivering now (for `/readyz`).
     var isReady: Bool { get }
+    /// Whether nodes register themselves with the engine (and are ready only once they appear).
+    var registersMembers: Bool { get }
 
     /// The live nodes of the cluster (this one included once it has registered).
     func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]>
@@ -94,6 +96,8 @@ extension MessageEngine {
     public var isReady: Bool { true }
 
     public var sharesPresence: Bool { false }
+
+    public var registersMembers: Bool { false }
 
     /// A single node is the whole cluster.
     public func members(on loop: any EventLoop) -> EventLoopFuture<[ClusterMember]> {

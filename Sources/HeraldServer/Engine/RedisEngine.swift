@@ -92,6 +92,8 @@ public final class RedisEngine: MessageEngine {
 
     public var isReady: Bool { client.isConnected && subscriber.isConnected }
 
+    public var registersMembers: Bool { true }
+
     public func start(on loop: any EventLoop) {
         client.start().whenFailure { [logger, configuration] error in
             logger.warning(

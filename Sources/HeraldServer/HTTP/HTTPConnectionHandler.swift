@@ -31,6 +31,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// handler (its machine, the request heads) until the request deadline, which for a subscriber
     /// that took the connection over would be memory kept per idle connection for nothing.
     private var wakeUp: Scheduled<Void>?
+    /// Admin requests being served, for their log line once answered (empty on the public listener).
+    private var adminRequests: [(id: ConnectionStateMachine.ExchangeID, log: AdminRequestLog)] = []
 
     init(node: NodeContext, role: ListenerRole) {
         self.node = node
@@ -136,6 +138,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func start(
         _ id: ConnectionStateMachine.ExchangeID, request: HTTPRequest, route: Route, on loop: any EventLoop
     ) {
+        if role == .admin {
+            adminRequests.append((id, AdminRequestLog(request, route: route, remote: request.remoteAddress)))
+        }
         switch route.endpoint(node: node).serve(request, on: loop) {
         case .now(let outcome):
             finish(id, outcome)
@@ -163,6 +168,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func finish(_ id: ConnectionStateMachine.ExchangeID, _ outcome: EndpointOutcome) {
+        if let index = adminRequests.firstIndex(where: { $0.id == id }) {
+            let status = if case .answer(let answer) = outcome { answer.status } else { HTTPResponseStatus.ok }
+            adminRequests.remove(at: index).log.answered(status, logger: node.logger)
+        }
         switch outcome {
         case .answer(let answer):
             machine.answerReady(id, answer, now: .now())

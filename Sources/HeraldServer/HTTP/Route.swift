@@ -16,6 +16,7 @@ enum Route: Equatable {
     case stats
     case presence
     case health
+    case readiness
     case cluster
     case metrics
     case clientScript
@@ -35,7 +36,7 @@ enum Route: Equatable {
             switch self {
             case .publisher: node.publisherKeyDigest
             case .stats, .presence, .cluster, .metrics: node.adminKeyDigest
-            case .subscriber, .health, .clientScript, .notFound: nil as SHA256Digest?
+            case .subscriber, .health, .readiness, .clientScript, .notFound: nil as SHA256Digest?
             }
         guard let key else { return endpoint }
         return KeyedEndpoint(keyDigest: key, inner: endpoint)
@@ -48,7 +49,8 @@ enum Route: Equatable {
         case .publisher(let admin): PublisherEndpoint(node: node, admin: admin)
         case .stats: StatsEndpoint(node: node)
         case .presence: PresenceEndpoint(node: node)
-        case .health: HealthEndpoint(node: node)
+        case .health: HealthEndpoint()
+        case .readiness: ReadinessEndpoint(node: node)
         case .cluster: ClusterEndpoint(node: node)
         case .metrics: MetricsEndpoint(node: node)
         case .clientScript: ClientScriptEndpoint()
@@ -73,6 +75,7 @@ enum Route: Equatable {
             case "/channels-stats": return .stats
             case "/presence": return .presence
             case "/healthz": return .health
+            case "/readyz": return .readiness
             case "/cluster": return .cluster
             case "/metrics": return .metrics
             default: return .notFound

@@ -42,6 +42,7 @@ final class ConnectionLimiter: Sendable {
     private let counts = NIOLockedValueBox(Counts())
     private let refusedFull: Counter
     private let refusedAddress: Counter
+    private let open: Gauge
 
     /// - Parameters:
     ///   - maxConnections: Connections at once; nil or 0 for no limit.
@@ -50,6 +51,7 @@ final class ConnectionLimiter: Sendable {
     init(maxConnections: Int?, maxPerAddress: Int?, listener: String) {
         self.maxConnections = maxConnections.flatMap { $0 > 0 ? $0 : nil }
         self.maxPerAddress = maxPerAddress.flatMap { $0 > 0 ? $0 : nil }
+        open = Gauge(label: "herald_open_connections", dimensions: [("listener", listener)])
         refusedFull = Counter(
             label: "herald_refused_connections_total",
             dimensions: [("listener", listener), ("reason", Refusal.listenerFull.rawValue)])
@@ -60,6 +62,9 @@ final class ConnectionLimiter: Sendable {
 
     /// Connections counted now.
     var openConnections: Int { counts.withLockedValue { $0.open } }
+
+    /// Records the connections counted now in `herald_open_connections` (when metrics are scraped).
+    func recordOpenConnections() { open.record(openConnections) }
 
     /// Counts a new connection from `address` (its IP, without the port), or says why it may not be.
     func admit(address: String?) -> Result<Ticket, Refusal> {

@@ -85,12 +85,7 @@ public final class HeraldNode: Service {
         }
         listeners.withLockedValue { $0 = [publicChannel, adminChannel] }
         bound.withLockedValue { $0 = (publicChannel.localAddress, adminChannel.localAddress) }
-        logger.info(
-            "herald node listening",
-            metadata: [
-                "listener.public": "\(publicChannel.localAddress.map { "\($0)" } ?? "?")",
-                "listener.admin": "\(adminChannel.localAddress.map { "\($0)" } ?? "?")",
-            ])
+        logger.info("herald node listening", metadata: startMetadata(public: publicChannel, admin: adminChannel))
         context.engine.start(on: group.next())
         var timers = context.registry.startTimers(pingInterval: settings.pingMessageInterval)
         let refresh = group.next()
@@ -161,6 +156,7 @@ public final class HeraldNode: Service {
                 maxConnections: ConnectionLimits.maxConnections(settings),
                 maxPerAddress: settings.maxConnectionsPerAddress, listener: "public")
             : ConnectionLimiter(maxConnections: settings.maxAdminConnections, maxPerAddress: nil, listener: "admin")
+        context.limiters.withLockedValue { $0.append(limiter) }
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -177,14 +173,41 @@ public final class HeraldNode: Service {
             }
             .bind(host: host, port: port)
             .get()
-        logger.info(
-            "connection limits",
-            metadata: [
-                "listener": "\(role == .public ? "public" : "admin")",
-                "connections.max": "\(limiter.maxConnections.map(String.init) ?? "none")",
-                "connections.max_per_address": "\(limiter.maxPerAddress.map(String.init) ?? "none")",
-            ])
         return listener
+    }
+
+    /// The start line: what an operator needs to know the node runs as intended.
+    private func startMetadata(public publicChannel: any Channel, admin adminChannel: any Channel) -> Logger.Metadata {
+        func limit(_ value: Int?) -> Logger.MetadataValue { "\(value.map(String.init) ?? "none")" }
+        let engine: String
+        if let redis = settings.redis, let url = try? RedisURL(redis) {
+            engine = "redis \(url.address)"
+        } else {
+            engine = "memory"
+        }
+        return [
+            "version": "\(HeraldVersion.string)",
+            "node": "\(settings.identity)",
+            "engine": "\(engine)",
+            "listener.public": "\(Self.describe(publicChannel.localAddress))",
+            "listener.admin": "\(Self.describe(adminChannel.localAddress))",
+            "threads": "\(settings.threads)",
+            "limit.connections": limit(ConnectionLimits.maxConnections(settings)),
+            "limit.connections_per_address": limit(
+                settings.maxConnectionsPerAddress > 0 ? settings.maxConnectionsPerAddress : nil),
+            "limit.admin_connections": "\(settings.maxAdminConnections)",
+            "limit.channels": limit(settings.maxNumberOfChannels),
+            "limit.channels_per_subscription": "\(settings.maxChannelsPerSubscription)",
+            "limit.message_size": "\(settings.maxMessageSize)",
+            "limit.subscriber_buffer": "\(settings.maxSubscriberBuffer)",
+            "auth": "\(settings.grantKey != nil ? "grants" : settings.authURL != nil ? "cookie check" : "none")",
+        ]
+    }
+
+    /// `host:port` of a bound listener.
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     /// The request phase of every connection: the HTTP/1.1 codec and the connection handler (which

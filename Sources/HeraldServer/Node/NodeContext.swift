@@ -20,7 +20,10 @@ public final class NodeContext: Sendable {
     let startedAt: Int64
     let logger: Logger
     let cluster: ClusterView
-    let metrics = NodeMetrics()
+    let metrics: NodeMetrics
+    let processMetrics = ProcessMetrics()
+    /// The listeners' connection limiters, once bound (for `herald_open_connections`).
+    let limiters = NIOLockedValueBox<[ConnectionLimiter]>([])
     /// Connections in their HTTP phase; subscribers are in the registry.
     let connections = ConnectionTracker()
     /// Renders the metrics registry for `/metrics` (set by the process that bootstrapped metrics).
@@ -47,6 +50,7 @@ public final class NodeContext: Sendable {
         self.settings = settings
         self.engine = engine
         self.registry = registry
+        self.metrics = registry.metrics
         self.hostname = Hostname.current
         self.startedAt = UnixClock.now()
         self.logger = logger
@@ -55,6 +59,19 @@ public final class NodeContext: Sendable {
 
     /// Seconds since the node started.
     var uptime: Int64 { UnixClock.now() - startedAt }
+
+    /// Whether this node should be sent subscribers: not draining, its engine connected and
+    /// delivering, and itself among the cluster's live members. What `/readyz` answers.
+    var readiness: Readiness {
+        if isDraining { return .draining }
+        if !engine.isReady { return .engineDisconnected }
+        if engine.registersMembers,
+            !cluster.members.contains(where: { $0.advertise == cluster.selfAdvertise && $0.fresh })
+        {
+            return .notRegistered
+        }
+        return .ready
+    }
 
     /// Set once shutdown begins: new subscribers are refused, health reports not ready.
     var isDraining: Bool {
@@ -70,4 +87,12 @@ enum Hostname {
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// What `/readyz` reports.
+enum Readiness: String, Sendable {
+    case ready
+    case draining
+    case engineDisconnected = "engine disconnected"
+    case notRegistered = "not registered in the cluster"
 }

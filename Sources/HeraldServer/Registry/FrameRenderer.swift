@@ -26,6 +26,8 @@ struct RenderedMessage: Sendable {
     let message: Message
     /// For a gap notice (id -4) delivered live: where its subscribers stand once they have it.
     var resumeAt: StreamPoint?
+    /// When the message reached this node, for the delivery latency metric.
+    var arrived: NIODeadline?
     var streaming: Frame?
     var eventSource: Frame?
     var webSocket: ByteBuffer?

@@ -69,14 +69,18 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     private let loopIndex: [ObjectIdentifier: Int]
     private let shards: [NIOLoopBound<LoopShard>]
     private let hosting = NIOLockedValueBox<[String: ChannelHosting]>([:])
-    /// Subscriber connections (a connection to three channels counts once).
-    private let connections = NIOLockedValueBox(0)
+    /// Subscriber connections by transport (a connection to three channels counts once).
+    private let connections = NIOLockedValueBox([SubscriberMode: Int]())
     /// Who is online here: only subscribers with a user (a grant's `sub`, the cookie check's user).
     private let presence: NIOLockedValueBox<PresenceCounts>
     let renderer: FrameRenderer
     let engine: any MessageEngine
+    let metrics: NodeMetrics
 
-    public init(group: any EventLoopGroup, engine: any MessageEngine, settings: NodeSettings) {
+    init(
+        group: any EventLoopGroup, engine: any MessageEngine, settings: NodeSettings,
+        metrics: NodeMetrics = NodeMetrics()
+    ) {
         let loops = Array(group.makeIterator())
         self.loops = loops
         var index: [ObjectIdentifier: Int] = [:]
@@ -84,11 +88,12 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         self.loopIndex = index
         self.renderer = FrameRenderer(settings: settings)
         self.engine = engine
+        self.metrics = metrics
         self.presence = NIOLockedValueBox(PresenceCounts(tracksChanges: engine.sharesPresence))
         // Each shard is created on its own loop: it is only ever touched there.
         self.shards = loops.map { loop in
-            if loop.inEventLoop { return NIOLoopBound(LoopShard(loop: loop), eventLoop: loop) }
-            return try! loop.submit { NIOLoopBound(LoopShard(loop: loop), eventLoop: loop) }.wait()
+            if loop.inEventLoop { return NIOLoopBound(LoopShard(loop: loop, metrics: metrics), eventLoop: loop) }
+            return try! loop.submit { NIOLoopBound(LoopShard(loop: loop, metrics: metrics), eventLoop: loop) }.wait()
         }
     }
 
@@ -107,7 +112,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let kindBit = FrameKinds(subscriber.mode).rawValue.trailingZeroBitCount
         let channels = subscriber.channelNames
         shards[index].value.add(subscriber)
-        connections.withLockedValue { $0 += 1 }
+        connections.withLockedValue { $0[subscriber.mode, default: 0] += 1 }
         if let user = subscriber.user {
             presence.withLockedValue { $0.joined(user, channels: channels, newConnection: true) }
         }
@@ -148,7 +153,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         let kindBit = FrameKinds(subscriber.mode).rawValue.trailingZeroBitCount
         let shard = shards[index].value
         shard.remove(subscriber, from: channels)
-        if !subscriber.isRegistered { connections.withLockedValue { $0 -= 1 } }
+        if !subscriber.isRegistered { connections.withLockedValue { $0[subscriber.mode, default: 0] -= 1 } }
         if let user = subscriber.user {
             presence.withLockedValue { $0.left(user, channels: channels, connectionEnded: !subscriber.isRegistered) }
         }
@@ -178,7 +183,16 @@ public final class SubscriberRegistry: MessageSink, Sendable {
     }
 
     /// Subscriber connections on this node.
-    var connectionCount: Int { connections.withLockedValue { $0 } }
+    var connectionCount: Int { connections.withLockedValue { $0.values.reduce(0, +) } }
+
+    /// Subscriber connections on this node, by transport.
+    var connectionsByMode: [SubscriberMode: Int] { connections.withLockedValue { $0 } }
+
+    /// Channel memberships of the subscribers on this node (a connection to three channels: three).
+    var subscriptionCount: Int { hosting.withLockedValue { $0.values.reduce(0) { $0 + $1.total } } }
+
+    /// Channels with a subscriber on this node.
+    var hostedChannelCount: Int { hosting.withLockedValue { $0.count } }
 
     /// Local subscriber counts of all hosted channels.
     public func localSubscriberCounts() -> [String: Int] {
@@ -213,7 +227,9 @@ public final class SubscriberRegistry: MessageSink, Sendable {
 
     public func deliver(_ message: Message) {
         guard let entry = hosting.withLockedValue({ $0[message.channel] }) else { return }
-        let rendered = renderer.render(message, for: entry.kinds)
+        var message = renderer.render(message, for: entry.kinds)
+        message.arrived = .now()
+        let rendered = message
         entry.loops.forEach { i in
             let shard = shards[i]
             loops[i].execute { shard.value.deliver(rendered) }
@@ -233,6 +249,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         guard let entry = hosting.withLockedValue({ $0[channel] }) else { return }
         var notice = renderer.render(.missed(channel, resumeAt: point), for: entry.kinds)
         notice.resumeAt = point
+        notice.arrived = .now()
         let rendered = notice
         entry.loops.forEach { i in
             let shard = shards[i]
@@ -248,10 +265,18 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         return EventLoopFuture.andAllSucceed(futures, on: loops[0])
     }
 
-    /// Starts each loop's sweeper: pings idle subscribers and ends those past their time to live.
+    /// Starts each loop's sweeper: pings idle subscribers and ends those past their time to live;
+    /// and each loop's lag probe.
     func startTimers(pingInterval: TimeSpan?) -> [RepeatedTask] {
         var tasks: [RepeatedTask] = []
         for (loop, shard) in zip(loops, shards) {
+            // How late the loop runs a task due now: what every connection of it waits on top.
+            tasks.append(
+                loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) {
+                    [metrics] _ in
+                    let due = NIODeadline.now()
+                    loop.execute { metrics.eventLoopLag.recordNanoseconds((NIODeadline.now() - due).nanoseconds) }
+                })
             tasks.append(
                 loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
                     shard.value.sweep(now: .now())
@@ -314,11 +339,17 @@ final class LoopShard {
     }
 
     let loop: any EventLoop
+    private let metrics: NodeMetrics
     private var byChannel: [String: Members] = [:]
     private(set) var all: [ObjectIdentifier: LiveSubscriber] = [:]
     private var toFlush: [LiveSubscriber] = []
+    /// When the oldest message of the writes `toFlush` holds reached the node.
+    private var oldestUnflushed: NIODeadline?
 
-    init(loop: any EventLoop) { self.loop = loop }
+    init(loop: any EventLoop, metrics: NodeMetrics) {
+        self.loop = loop
+        self.metrics = metrics
+    }
 
     /// Flushes `subscriber` once the tasks already queued on the loop have run: deliveries handed
     /// to this loop together share one write per subscriber.
@@ -329,6 +360,11 @@ final class LoopShard {
             let flushing = toFlush
             toFlush.removeAll(keepingCapacity: true)
             for subscriber in flushing { subscriber.flushNow() }
+            // One latency sample per write batch (its oldest message), not one per subscriber.
+            if let oldest = oldestUnflushed {
+                oldestUnflushed = nil
+                metrics.recordDeliveryLatency(since: oldest)
+            }
         }
     }
 
@@ -352,7 +388,18 @@ final class LoopShard {
     // Each walks a copy: a subscriber may leave its channels while being told.
     func deliver(_ rendered: RenderedMessage) {
         guard let members = byChannel[rendered.message.channel] else { return }
-        members.forEach { $0.receive(rendered) }
+        var reached = 0
+        members.forEach { subscriber in
+            subscriber.receive(rendered)
+            reached += 1
+        }
+        metrics.delivered.increment(by: reached)
+        guard let arrived = rendered.arrived else { return }
+        if toFlush.isEmpty {
+            metrics.recordDeliveryLatency(since: arrived)  // written already (long-polls answered)
+        } else if oldestUnflushed == nil {
+            oldestUnflushed = arrived
+        }
     }
 
     func channelDeleted(_ rendered: RenderedMessage) {

@@ -138,6 +138,9 @@ class LiveSubscriber {
             channels[i].point = selections[i].messages.isEmpty ? selections[i].end : selections[i].start
         }
         let kinds = FrameKinds(mode)
+        for i in channels.indices where channels[i].resume != .none {
+            registry.metrics.resumed(missed: selections[i].missed)
+        }
         for i in channels.indices where channels[i].active {
             if selections[i].missed {
                 let notice = Message.missed(channels[i].channel, resumeAt: selections[i].start)
@@ -259,8 +262,21 @@ class LiveSubscriber {
     }
     /// Ends the subscription: footer when asked, then close.
     func finish(sendFooter: Bool) { fatalError("abstract") }
-    /// Held messages passed the output bound during catch-up: the client must resume later.
-    func overflow() { finish(sendFooter: false) }
+    /// Unsent output passed the bound (a client reading too slowly, or held messages during
+    /// catch-up): the connection is let go, and the client resumes from the backlog.
+    func overflow() {
+        registry.metrics.slowDisconnects.increment()
+        registry.metrics.droppedSlow.increment(by: channels.reduce(0) { $0 + $1.pending.count })
+        finish(sendFooter: false)
+    }
+
+    /// The connection's unsent output passed `--max-subscriber-buffer`: counts what is thrown
+    /// away, then lets it go.
+    func outputOverflowed(_ context: ChannelHandlerContext) {
+        let unsent = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        registry.metrics.droppedSlowBytes.increment(by: unsent)
+        overflow()
+    }
 }
 
 /// A subscriber's grant, as far as the connection needs it after admission.

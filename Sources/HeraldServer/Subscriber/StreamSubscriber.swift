@@ -51,7 +51,7 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Unflushed output passed --max-subscriber-buffer: let the client go; it resumes from the backlog.
-        if !context.channel.isWritable { overflow() }
+        if !context.channel.isWritable { outputOverflowed(context) }
         context.fireChannelWritabilityChanged()
     }
 

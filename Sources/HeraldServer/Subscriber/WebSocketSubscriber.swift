@@ -147,7 +147,7 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if !context.channel.isWritable { overflow() }
+        if !context.channel.isWritable { outputOverflowed(context) }
         context.fireChannelWritabilityChanged()
     }
 

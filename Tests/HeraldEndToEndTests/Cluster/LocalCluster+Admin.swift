@@ -126,7 +126,7 @@ extension LocalCluster {
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
             guard ChildReaper.shared.isRunning(pid) else { throw HarnessError("\(id) exited:\n\(self.log(of: node))") }
-            let health = try? await RawHTTPClient.request(port: node.adminPort, "GET", "/healthz", timeout: .seconds(1))
+            let health = try? await RawHTTPClient.request(port: node.adminPort, "GET", "/readyz", timeout: .seconds(1))
             if health?.status == 200 { return node }
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -25,8 +25,8 @@ struct RedisDataLossTests {
         #expect(try await Received.events(events, count: 3, settle: .zero).count == 3)
 
         try await bed.redis.restart()
-        #expect(try await a.waitForHealth(200, timeout: .seconds(10)), "A not healthy after Redis came back")
-        #expect(try await b.waitForHealth(200, timeout: .seconds(10)), "B not healthy after Redis came back")
+        #expect(try await a.waitForReadiness(200, timeout: .seconds(10)), "A not healthy after Redis came back")
+        #expect(try await b.waitForReadiness(200, timeout: .seconds(10)), "B not healthy after Redis came back")
         try await b.publishAll(channel, ["new1", "new2"])
 
         let received = try await Received.events(events, count: 6)
@@ -58,10 +58,10 @@ struct RedisDataLossTests {
 
         kill(pidOfA, SIGSTOP)
         try await bed.redis.restart()
-        #expect(try await b.waitForHealth(200, timeout: .seconds(10)), "B not healthy after Redis came back")
+        #expect(try await b.waitForReadiness(200, timeout: .seconds(10)), "B not healthy after Redis came back")
         try await b.publishAll(channel, (1...5).map { "new\($0)" })
         kill(pidOfA, SIGCONT)
-        #expect(try await a.waitForHealth(200, timeout: .seconds(10)), "A not healthy after it was thawed")
+        #expect(try await a.waitForReadiness(200, timeout: .seconds(10)), "A not healthy after it was thawed")
 
         let received = try await Received.events(events, count: 9, timeout: .seconds(5))
         #expect(
@@ -81,8 +81,8 @@ struct RedisDataLossTests {
         try #require(try await b.waitForClusterSubscribers("recount", count: 1))
 
         try await bed.redis.restart()
-        #expect(try await a.waitForHealth(200, timeout: .seconds(10)), "A not healthy after Redis came back")
-        #expect(try await b.waitForHealth(200, timeout: .seconds(10)), "B not healthy after Redis came back")
+        #expect(try await a.waitForReadiness(200, timeout: .seconds(10)), "A not healthy after Redis came back")
+        #expect(try await b.waitForReadiness(200, timeout: .seconds(10)), "B not healthy after Redis came back")
         // The channel's record went with Redis's data; a publish creates it again.
         try await b.publish("recount", "again")
         let counted = try await b.waitForClusterSubscribers("recount", count: 1, timeout: .seconds(4))

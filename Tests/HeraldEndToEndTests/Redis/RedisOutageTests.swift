@@ -66,8 +66,8 @@ struct RedisOutageTests {
         #expect(try await Received.events(events, count: 5, settle: .zero).count == 5)
 
         try await bed.redis.terminate()
-        #expect(try await a.waitForHealth(503, timeout: .seconds(5)), "A still healthy without Redis")
-        #expect(try await b.waitForHealth(503, timeout: .seconds(5)), "B still healthy without Redis")
+        #expect(try await a.waitForReadiness(503, timeout: .seconds(5)), "A still healthy without Redis")
+        #expect(try await b.waitForReadiness(503, timeout: .seconds(5)), "B still healthy without Redis")
         for i in 1...4 {
             let node = i.isMultiple(of: 2) ? a : b
             let response = try await node.admin("POST", "/pub?id=\(channel)", body: Array("lost\(i)".utf8))
@@ -82,8 +82,8 @@ struct RedisOutageTests {
         #expect(!socket.isClosed, "the WebSocket subscriber was let go during the outage")
 
         try await bed.redis.restart()
-        #expect(try await a.waitForHealth(200, timeout: .seconds(10)), "A not healthy after Redis came back")
-        #expect(try await b.waitForHealth(200, timeout: .seconds(10)), "B not healthy after Redis came back")
+        #expect(try await a.waitForReadiness(200, timeout: .seconds(10)), "A not healthy after Redis came back")
+        #expect(try await b.waitForReadiness(200, timeout: .seconds(10)), "B not healthy after Redis came back")
         for i in 6...10 {
             try await (i.isMultiple(of: 2) ? a : b).publish(channel, "ok\(i)")
             accepted.append("ok\(i)")

@@ -25,8 +25,8 @@ struct RedisSilentLossTests {
             // of the client's last message (see docs/PROTOCOL.md).
             try await Task.sleep(for: .milliseconds(1_100))
             try await bed.redis.restart()
-            #expect(try await b.waitForHealth(200, timeout: .seconds(10)), "B not healthy after Redis came back")
-            #expect(try await a.waitForHealth(200, timeout: .seconds(10)), "A not healthy after Redis came back")
+            #expect(try await b.waitForReadiness(200, timeout: .seconds(10)), "B not healthy after Redis came back")
+            #expect(try await a.waitForReadiness(200, timeout: .seconds(10)), "A not healthy after Redis came back")
             try await b.publishAll("gen", (1...fresh).map { "new\($0)" })
             return (bed, cursor, received[4].message)
         } catch {
@@ -91,7 +91,7 @@ struct RedisSilentLossTests {
         // share the second of the last message before it (the limit docs/PROTOCOL.md states).
         try await Task.sleep(for: .milliseconds(1_100))
         try await bed.redis.restart()
-        #expect(try await b.waitForHealth(200, timeout: .seconds(10)), "B not healthy after Redis came back")
+        #expect(try await b.waitForReadiness(200, timeout: .seconds(10)), "B not healthy after Redis came back")
         for text in after {
             try await b.publish("load", text)
             try await Task.sleep(for: .milliseconds(20))

@@ -77,11 +77,11 @@ extension HeraldProcess {
         try await channelInfo(channel).flatMap { JSON.int($0["published_messages"]) } ?? 0
     }
 
-    /// Polls `GET /healthz` until it answers `status`; false after `timeout`.
-    func waitForHealth(_ status: Int, timeout: Duration = .seconds(10)) async throws -> Bool {
+    /// Polls `GET /readyz` until it answers `status`; false after `timeout`.
+    func waitForReadiness(_ status: Int, timeout: Duration = .seconds(10)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let response = try? await admin("GET", "/healthz"), response.status == status { return true }
+            if let response = try? await admin("GET", "/readyz"), response.status == status { return true }
             try await Task.sleep(for: .milliseconds(20))
         }
         return false

@@ -14,7 +14,7 @@ struct RedisUnavailableExplainTests {
         let node = bed.a
         let port = String(bed.redis.port)
         try await bed.redis.terminate()
-        #expect(try await node.waitForHealth(503, timeout: .seconds(5)), "still healthy without Redis")
+        #expect(try await node.waitForReadiness(503, timeout: .seconds(5)), "still healthy without Redis")
 
         var answers: [(String, HTTPResponse)] = []
         for path in ["/ev/gone", "/sub/gone", "/lp/gone"] {
