@@ -122,6 +122,9 @@ import Testing
         #expect(try await slow.readEnd(timeout: .seconds(10)))
         let received = SSEParser(slow.body).dataEvents.count
         #expect(received < count, "slow subscriber got \(received) of \(count)")
+        let scrape = try await node.metrics()
+        #expect(scrape.value("herald_slow_subscriber_disconnects_total") == 1)
+        #expect((scrape.value("herald_slow_subscriber_dropped_bytes_total") ?? 0) > 0)
         #expect(try await node.waitForSubscribers("firehose", count: 1))
     }
 

@@ -105,3 +105,12 @@ public enum JSON {
     /// A JSON number as an `Int`, nil if `value` is not a number.
     public static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
 }
+
+extension HeraldProcess {
+    /// `GET /metrics` on the admin listener, read back.
+    public func metrics(headers: [(String, String)] = []) async throws -> PrometheusScrape {
+        let response = try await admin("GET", "/metrics", headers: headers)
+        guard response.status == 200 else { throw HarnessError("metrics: \(response)") }
+        return PrometheusScrape(response.text)
+    }
+}

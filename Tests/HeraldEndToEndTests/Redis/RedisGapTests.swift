@@ -77,6 +77,10 @@ struct RedisGapTests {
         let received = try await Received.events(events, count: 2, timeout: .seconds(5))
         #expect(received.map(\.message.text) == ["q3", "q4"], "\(received)")
         #expect(received.map(\.id).map(CursorText.withoutGenerations) == ["hc:quiet:3", "hc:quiet:4"])
+        // An operator sees the reconnect and the repair it made.
+        let scrape = try await a.metrics()
+        #expect((scrape.value("herald_redis_reconnects_total") ?? 0) >= 1)
+        #expect((scrape.value("herald_gap_repairs_total", ["cause": "reconnect"]) ?? 0) >= 1)
     }
 
     /// Polls `PUBSUB NUMSUB` until `pubsubChannel` has a subscriber.
