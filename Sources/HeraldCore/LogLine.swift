@@ -13,8 +13,11 @@ public enum LogLine {
         _ format: LogFormat, time: String, level: String, logger: String, message: String,
         fields: [(key: String, value: String)]
     ) -> String {
+        // A field named like one of the line's own keys is renamed, so it never hides them.
+        let own: Set<String> = ["time", "level", "logger", "msg"]
         let all =
-            [("time", time), ("level", level), ("logger", logger), ("msg", message)] + fields.map { ($0.key, $0.value) }
+            [("time", time), ("level", level), ("logger", logger), ("msg", message)]
+            + fields.map { (own.contains($0.key) ? "field." + $0.key : $0.key, $0.value) }
         switch format {
         case .logfmt:
             return all.map { "\(logfmtKey($0.0))=\(logfmtValue($0.1))" }.joined(separator: " ")

@@ -15,6 +15,10 @@ struct PublishCommand: AsyncParsableCommand {
         discussion: """
             Prints the message's id, time and tag per channel. TEXT '-' (or none) reads the message from \
             standard input. Use the same storage settings as the nodes.
+
+            Examples:
+              herald publish news "the paper is out"
+              echo '{"score": 3}' | herald publish --redis redis://10.0.0.5:6379 --event-type score match:7
             """
     )
 
@@ -71,7 +75,11 @@ struct PublishCommand: AsyncParsableCommand {
 struct RedisScriptsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redis-scripts",
-        abstract: "Print one of Herald's Redis scripts (see docs/REDIS.md)."
+        abstract: "Print one of Herald's Redis scripts (see docs/REDIS.md).",
+        discussion: """
+            Example:
+              herald redis-scripts publish > herald-publish.lua
+            """
     )
 
     enum Name: String, ExpressibleByArgument, CaseIterable {

@@ -10,6 +10,9 @@ struct RingCommand: ParsableCommand {
         discussion: """
             Nodes are the upstream's `server` texts exactly as written in nginx.conf (e.g. 127.0.0.1:9001), \
             separated by commas; NAME=WEIGHT gives a weight (nginx's weight=). Prints `CHANNEL OWNER` per channel.
+
+            Example:
+              herald ring --nodes 10.0.0.1:9080,10.0.0.2:9080,10.0.0.3:9080 news sports user:42
             """
     )
 
@@ -45,7 +48,12 @@ struct RingCommand: ParsableCommand {
 struct NginxConfCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nginx-conf",
-        abstract: "Print the nginx configuration that routes subscribers by channel to the nodes."
+        abstract: "Print the nginx configuration that routes subscribers by channel to the nodes.",
+        discussion: """
+            Example:
+              herald nginx-conf --nodes 10.0.0.1:9080,10.0.0.2:9080 --listen 80 --publish-allow 10.0.0.0/8 \\
+                > /etc/nginx/conf.d/herald.conf
+            """
     )
 
     @Option(help: "The nodes' public addresses, comma-separated, as they --advertise (NAME or NAME=WEIGHT).")

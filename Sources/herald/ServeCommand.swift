@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
     var publisherKey: String?
     @Option(help: "A file holding the publisher key (its first line), instead of --publisher-key.")
     var publisherKeyFile: String?
-    @Option(help: "/channels-stats, /cluster and /metrics require Authorization: Bearer with this key.")
+    @Option(help: "/channels-stats, /presence, /cluster and /metrics require Authorization: Bearer with this key.")
     var adminKey: String?
 
     // MARK: Connections

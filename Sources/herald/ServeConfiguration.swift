@@ -29,7 +29,8 @@ struct ServeConfiguration {
         let description: String
     }
 
-    /// Settings `serve` may not take from a file: they say where the file is, or what to do with it.
+    /// Settings `serve` takes from its command line only (and `HERALD_CONFIG`): they say where the
+    /// file is, or what to do with the settings.
     static let commandLineOnly: Set<String> = ["config", "print-config"]
 
     /// The long names of `ServeCommand`'s options and flags.
@@ -57,7 +58,8 @@ struct ServeConfiguration {
         }
         do {
             let merged = try SettingsLayers.merge(
-                arguments: own, options: Self.serveOptions, environment: environment, file: entries)
+                arguments: own, options: Self.serveOptions.filter { !Self.commandLineOnly.contains($0.long) },
+                environment: environment, file: entries)
             self.arguments = ["serve"] + merged.arguments
             self.sources = merged.sources
         } catch {
@@ -156,10 +158,20 @@ extension ServeConfiguration {
                 ? (defaults[option.long] ?? (option.isFlag ? "false" : "(none)"))
                 : (Self.value(of: option, in: arguments) ?? "")
             if Self.secrets.contains(option.long), source != .defaultValue { value = "(set)" }
+            if option.long == "redis" { value = Self.withoutPassword(value) }
             let padding = String(repeating: " ", count: width - option.long.count)
             lines.append("\(option.long)\(padding)  \(Self.quoted(value))  # \(source.rawValue)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A Redis URL with its password (`redis://user:secret@host`) shown as `(set)`.
+    static func withoutPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex)
+        else { return url }
+        let credentials = url[scheme.upperBound..<at.lowerBound]
+        guard let colon = credentials.lastIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "(set)" + String(url[at.lowerBound...])
     }
 
     /// The value `arguments` give `option` (the last one wins, as in the parser).

@@ -8,7 +8,11 @@ import HeraldServer
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Print a signed subscriber grant (HS256). The last line of the output is the token.")
+        abstract: "Print a signed subscriber grant (HS256). The last line of the output is the token.",
+        discussion: """
+            Example:
+              herald token --secret "$HERALD_AUTH_SECRET" --user 42 --channel news --prefix 'room:*' --ttl 1h
+            """)
 
     @Option(help: "The secret the nodes verify with (their --auth-secret, at least 32 bytes).") var secret: String
     @Option(help: "The user the grant is for (its sub claim).") var user: String?

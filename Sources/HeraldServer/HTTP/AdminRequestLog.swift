@@ -3,8 +3,8 @@ import NIOCore
 import NIOHTTP1
 
 /// One admin API request, logged when it is answered: method, target, status, time taken and
-/// the peer. Probes and scrapes (`/healthz`, `/readyz`, `/metrics`) and successful publishes are
-/// logged at debug, so the default level shows what an operator did (deletes, stats, presence,
+/// the peer. Probes and scrapes (`/healthz`, `/readyz`, `/metrics`, whatever they answer) and
+/// successful publishes are logged at debug, so the default level shows what an operator did (deletes, stats, presence,
 /// refused keys, failed publishes) without a line per message.
 struct AdminRequestLog {
     let method: HTTPMethod
@@ -24,7 +24,8 @@ struct AdminRequestLog {
     func answered(_ status: HTTPResponseStatus, logger: Logger) {
         let routine: Bool =
             switch route {
-            case .health, .readiness, .metrics: status.code < 400
+            // Probes and scrapes come every few seconds: an outage is logged by the engine, not by each probe.
+            case .health, .readiness, .metrics: true
             case .publisher: status.code < 300 && method != .DELETE
             default: false
             }

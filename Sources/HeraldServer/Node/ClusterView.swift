@@ -24,7 +24,7 @@ final class ClusterView: Sendable {
 
     func update(_ members: [ClusterMember]) {
         let sorted = members.sorted { $0.id < $1.id }
-        metrics.clusterMembers.record(sorted.count)
+        metrics.clusterMembers.record(sorted.filter(\.fresh).count)
         state.withLockedValue { state in
             guard state.members != sorted else { return }
             state.members = sorted

@@ -179,6 +179,8 @@ public final class HeraldNode: Service {
     /// The start line: what an operator needs to know the node runs as intended.
     private func startMetadata(public publicChannel: any Channel, admin adminChannel: any Channel) -> Logger.Metadata {
         func limit(_ value: Int?) -> Logger.MetadataValue { "\(value.map(String.init) ?? "none")" }
+        let auth = [settings.grantKey != nil ? "grants" : nil, settings.authURL != nil ? "cookie check" : nil]
+            .compactMap { $0 }
         let engine: String
         if let redis = settings.redis, let url = try? RedisURL(redis) {
             engine = "redis \(url.address)"
@@ -200,7 +202,7 @@ public final class HeraldNode: Service {
             "limit.channels_per_subscription": "\(settings.maxChannelsPerSubscription)",
             "limit.message_size": "\(settings.maxMessageSize)",
             "limit.subscriber_buffer": "\(settings.maxSubscriberBuffer)",
-            "auth": "\(settings.grantKey != nil ? "grants" : settings.authURL != nil ? "cookie check" : "none")",
+            "auth": "\(auth.isEmpty ? "none" : auth.joined(separator: ", "))",
         ]
     }
 

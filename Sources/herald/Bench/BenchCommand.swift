@@ -24,6 +24,10 @@ struct BenchCommand: AsyncParsableCommand {
             in which any subscriber misses a message, gets one twice or out of order fails (exit 1). \
             --server-pid (repeatable) adds server CPU and RSS figures. With --ring-nodes, each subscriber \
             connects to the node owning its channel on the consistent-hash ring ({node} in --subscribe-url).
+
+            Example:
+              herald bench --transport ws --subscribers 1000 --messages 200 \\
+                --subscribe-url 'ws://127.0.0.1:9080/ws/{channel}' --publish-url 'http://127.0.0.1:9081/pub?id={channel}'
             """
     )
 
