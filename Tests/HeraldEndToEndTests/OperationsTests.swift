@@ -63,6 +63,17 @@ import Testing
         #expect(scrape.value("herald_subscriptions_total", ["mode": "long-polling"]) == 2)
     }
 
+    @Test func aRefusedPublishIsNotAnError() async throws {
+        let node = try await HeraldProcess.start(["--max-number-of-channels", "1"])
+        defer { node.stop() }
+        try await node.publish("first", "x")
+        #expect(try await node.admin("POST", "/pub?id=second", body: Array("x".utf8)).status == 403)
+        let scrape = try await node.metrics()
+        #expect(scrape.value("herald_publishes_total", ["result": "ok"]) == 1)
+        #expect(scrape.value("herald_publishes_total", ["result": "refused"]) == 1)
+        #expect(scrape.value("herald_publishes_total", ["result": "error"]) == 0)
+    }
+
     @Test func authRefusalsAreCountedByReason() async throws {
         let node = try await GrantTests.node(["--allowed-origins", "https://site.example"])
         defer { node.stop() }

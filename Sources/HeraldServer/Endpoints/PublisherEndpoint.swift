@@ -65,9 +65,19 @@ struct PublisherEndpoint: Endpoint {
             eventType: request.head.headers.first(name: "Event-Type"),
             store: settings.storeMessages, channelInfo: settings.channelInfoOnPublish)
         let metrics = node.metrics
+        let published = node.engine.publish(publish, on: loop).hop(to: loop)
+        // Counted on the publish alone: a refusal (a full channel table: 403) is not an error of
+        // the engine, and a failed channel-info read after it does not undo the publish.
+        published.whenComplete { result in
+            switch result {
+            case .success: metrics.publishes.increment()
+            case .failure(let error as ProtocolError) where (400..<500).contains(error.status):
+                metrics.refusedPublishes.increment()
+            case .failure: metrics.failedPublishes.increment()
+            }
+        }
         return .answer(
-            node.engine.publish(publish, on: loop).hop(to: loop).flatMap { publications in
-                metrics.publishes.increment()
+            published.flatMap { publications in
                 guard settings.channelInfoOnPublish else {
                     return loop.makeSucceededFuture(HTTPAnswer(status: .ok, headers: info.headers))
                 }
@@ -76,8 +86,7 @@ struct PublisherEndpoint: Endpoint {
                 if records.contains(where: { $0 == nil }) { return info.read(channels, on: loop) }
                 return info.answer(records: records, on: loop)
             }.flatMapError { error in
-                metrics.failedPublishes.increment()
-                return loop.makeSucceededFuture(HTTPAnswer(failure: error, headers: info.headers))
+                loop.makeSucceededFuture(HTTPAnswer(failure: error, headers: info.headers))
             })
     }
 }

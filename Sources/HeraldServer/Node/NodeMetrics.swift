@@ -13,6 +13,7 @@ final class NodeMetrics: Sendable {
     let misroutedSubscribers = Counter(label: "herald_misrouted_subscribers_total")
     let publishes = Counter(label: "herald_publishes_total", dimensions: [("result", "ok")])
     let failedPublishes = Counter(label: "herald_publishes_total", dimensions: [("result", "error")])
+    let refusedPublishes = Counter(label: "herald_publishes_total", dimensions: [("result", "refused")])
     let hostedChannels = Gauge(label: "herald_hosted_channels")
     let subscriptionsNow = Gauge(label: "herald_subscriptions")
     let clusterMembers = Gauge(label: "herald_cluster_members")
