@@ -23,6 +23,25 @@ public enum FreePort {
         throw HarnessError("no fresh loopback port after 100 tries")
     }
 
+    /// A port `p` with `p + 10000` free too (a Redis Cluster node's bus port), both below the
+    /// kernel's ephemeral range so neither is handed to an outgoing connection meanwhile; both are
+    /// then never handed out again.
+    public static func pickWithBusPort() throws -> UInt16 {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let port = UInt16.random(in: 20_000..<22_768, using: &random)
+            guard isFree(port), isFree(port + 10_000) else { continue }
+            let fresh = handedOut.withLock { taken in
+                guard !taken.contains(port), !taken.contains(port + 10_000) else { return false }
+                taken.insert(port)
+                taken.insert(port + 10_000)
+                return true
+            }
+            if fresh { return port }
+        }
+        throw HarnessError("no free port pair for a Redis Cluster node after 200 tries")
+    }
+
     private static func pickOnce() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
