@@ -130,7 +130,8 @@ struct StatsCommand: AsyncParsableCommand {
             Examples:
               herald stats
               herald stats --channel news
-              herald stats --admin http://10.0.0.7:9081 --admin-key "$KEY" --channel 'room:*'
+              herald stats --admin http://10.0.0.7:9081 --admin-key "$KEY" \\
+                --channel 'room:*'
             """
     )
 

@@ -18,7 +18,8 @@ struct PublishCommand: AsyncParsableCommand {
 
             Examples:
               herald publish news "the paper is out"
-              echo '{"score": 3}' | herald publish --redis redis://10.0.0.5:6379 --event-type score match:7
+              echo '{"score": 3}' | herald publish --redis redis://10.0.0.5:6379 \\
+                --event-type score match:7
             """
     )
 

@@ -12,7 +12,8 @@ struct RingCommand: ParsableCommand {
             separated by commas; NAME=WEIGHT gives a weight (nginx's weight=). Prints `CHANNEL OWNER` per channel.
 
             Example:
-              herald ring --nodes 10.0.0.1:9080,10.0.0.2:9080,10.0.0.3:9080 news sports user:42
+              herald ring --nodes 10.0.0.1:9080,10.0.0.2:9080,10.0.0.3:9080 \\
+                news sports user:42
             """
     )
 
@@ -51,8 +52,8 @@ struct NginxConfCommand: ParsableCommand {
         abstract: "Print the nginx configuration that routes subscribers by channel to the nodes.",
         discussion: """
             Example:
-              herald nginx-conf --nodes 10.0.0.1:9080,10.0.0.2:9080 --listen 80 --publish-allow 10.0.0.0/8 \\
-                > /etc/nginx/conf.d/herald.conf
+              herald nginx-conf --nodes 10.0.0.1:9080,10.0.0.2:9080 --listen 80 \\
+                --publish-allow 10.0.0.0/8 > /etc/nginx/conf.d/herald.conf
             """
     )
 

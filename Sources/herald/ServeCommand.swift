@@ -18,8 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
             environment, which wins over the file. --print-config shows what the node would run with.
 
             Examples:
-              herald serve --redis redis://127.0.0.1:6379 --publisher-key-file /etc/herald/key
-              HERALD_REDIS=redis://10.0.0.5 herald serve --config /etc/herald/herald.yaml --print-config
+              herald serve --redis redis://127.0.0.1:6379 \\
+                --publisher-key-file /etc/herald/key
+              HERALD_REDIS=redis://10.0.0.5 herald serve \\
+                --config /etc/herald/herald.yaml --print-config
             """
     )
 

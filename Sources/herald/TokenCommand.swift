@@ -11,7 +11,8 @@ struct TokenCommand: AsyncParsableCommand {
         abstract: "Print a signed subscriber grant (HS256). The last line of the output is the token.",
         discussion: """
             Example:
-              herald token --secret "$HERALD_AUTH_SECRET" --user 42 --channel news --prefix 'room:*' --ttl 1h
+              herald token --secret "$HERALD_AUTH_SECRET" --user 42 --channel news \\
+                --prefix 'room:*' --ttl 1h
             """)
 
     @Option(help: "The secret the nodes verify with (their --auth-secret, at least 32 bytes).") var secret: String

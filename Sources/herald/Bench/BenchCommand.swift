@@ -27,7 +27,8 @@ struct BenchCommand: AsyncParsableCommand {
 
             Example:
               herald bench --transport ws --subscribers 1000 --messages 200 \\
-                --subscribe-url 'ws://127.0.0.1:9080/ws/{channel}' --publish-url 'http://127.0.0.1:9081/pub?id={channel}'
+                --subscribe-url 'ws://127.0.0.1:9080/ws/{channel}' \\
+                --publish-url 'http://127.0.0.1:9081/pub?id={channel}'
             """
     )
 
