@@ -87,6 +87,7 @@ import Testing
         #expect(scrape.value("herald_auth_refusals_total", ["reason": "invalid"]) == 1)
         #expect(scrape.value("herald_auth_refusals_total", ["reason": "channel"]) == 1)
         #expect(scrape.value("herald_auth_refusals_total", ["reason": "origin"]) == 1)
+        #expect(scrape.total("herald_subscriptions_total") == 0, "refused requests are not subscriptions")
     }
 
     @Test func settingsComeFromFlagsThenEnvironmentThenFile() async throws {

@@ -43,8 +43,6 @@ struct SubscriberEndpoint: Endpoint {
         } catch {
             return .answer(HTTPAnswer(error: error, headers: headers))
         }
-        if let first = subscription.selections.first { node.cluster.subscriberArrived(firstChannel: first.channel) }
-        node.metrics.subscribed(mode)
 
         // The grant first: nothing of the subscription (not even creating its channels) happens
         // for a request that may not read them.
@@ -54,6 +52,11 @@ struct SubscriberEndpoint: Endpoint {
             request, channels: selections.map(\.channel), mode: mode, on: loop
         ).flatMap { grant in
             SubscriptionValidation(node: node).validate(selections, on: loop).map { grant }
+        }.map { grant in
+            // Counted once admitted: refused requests are in the refusal counters, not here.
+            node.metrics.subscribed(mode)
+            if let first = selections.first { node.cluster.subscriberArrived(firstChannel: first.channel) }
+            return grant
         }
         switch mode {
         case .webSocket:
