@@ -64,6 +64,10 @@ public final class HeraldPublisher: Sendable {
         public var maxNumberOfWildcardChannels: Int?
         /// Key names.
         public var keys = RedisKeys()
+        /// Redis Cluster: each publish touches only its channel's slot and goes out with
+        /// `SPUBLISH` (``RedisScripts/publishSharded``). The cluster-wide lists are not kept then:
+        /// no channel listing or totals, and `maxNumberOfChannels` is not counted.
+        public var sharded = false
 
         public init() {}
     }
@@ -88,6 +92,7 @@ public final class HeraldPublisher: Sendable {
     public let settings: Settings
 
     static let publishScript = RedisScript(RedisScripts.publish)
+    static let publishShardedScript = RedisScript(RedisScripts.publishSharded)
     static let readScript = RedisScript(RedisScripts.read)
     static let deleteScript = RedisScript(RedisScripts.delete)
     static let createScript = RedisScript(RedisScripts.create)
@@ -125,7 +130,8 @@ public final class HeraldPublisher: Sendable {
                 channels.append(channel)
             }
         }
-        return runScriptBatch(commands, script: Self.publishScript).flatMapThrowing { [channels] replies in
+        let script = settings.sharded ? Self.publishShardedScript : Self.publishScript
+        return runScriptBatch(commands, script: script).flatMapThrowing { [channels] replies in
             try zip(channels, replies).map { channel, reply in try Self.published(channel, reply) }
         }
     }
@@ -142,6 +148,18 @@ public final class HeraldPublisher: Sendable {
         _ channel: String, _ message: Outgoing, store: Bool, channelInfo: Bool
     ) -> [RedisArgument] {
         let keys = settings.keys
+        let arguments: [RedisArgument] = [
+            RedisArgument(channel), RedisArgument(message.text),
+            RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
+            RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
+            RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
+        ]
+        if settings.sharded {
+            var channelKeys = [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))]
+            if channelInfo { channelKeys.append(RedisArgument(keys.subscribers(channel))) }
+            return ["EVALSHA", RedisArgument(Self.publishShardedScript.sha1), RedisArgument(channelKeys.count)]
+                + channelKeys + arguments
+        }
         let live = self.live(channel)
         var command: [RedisArgument] = [
             "EVALSHA", RedisArgument(Self.publishScript.sha1), channelInfo ? 7 : 5,
@@ -149,13 +167,7 @@ public final class HeraldPublisher: Sendable {
             RedisArgument(keys.stats), RedisArgument(live.key),
         ]
         if channelInfo { command += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
-        return command + [
-            RedisArgument(channel), RedisArgument(message.text),
-            RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
-            RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
-            RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
-            RedisArgument(live.max),
-        ]
+        return command + arguments + [RedisArgument(live.max)]
     }
 
     static func published(_ channel: String, _ reply: RESPValue) throws -> PublishedMessage {

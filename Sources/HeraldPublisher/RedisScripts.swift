@@ -9,6 +9,40 @@ public enum RedisScripts {
     /// hold (0: no limit). Returns `{id, time, tag}`; with subscribers and nodes also the channel's
     /// stored messages and its subscribers on live nodes, so a publisher answering with channel info
     /// needs no second round trip. Returns `{-1}` when the channel is new and the live set is full.
+    /// The next id, the tag within the second, the channel's generation: `meta` (KEYS[1]) updated.
+    static let assignID = #"""
+        local epoch = meta[4]
+        if not epoch then
+          epoch = clock[1] .. string.format('%06d', tonumber(clock[2]))
+          redis.call('HSET', KEYS[1], 'epoch', epoch)
+        end
+        local id = tonumber(meta[1] or '0') + 1
+        local tag = 1
+        if tonumber(meta[2] or '-1') == now then tag = tonumber(meta[3] or '0') + 1 end
+        redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', now, 'last_tag', tag)
+        redis.call('EXPIRE', KEYS[1], ARGV[8])
+        """#
+
+    /// The envelope, appended to the log (KEYS[2]) and trimmed when storing.
+    static let storeAndEncode = #"""
+        local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, now, tag, epoch,
+          tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
+          .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
+        if ARGV[5] == '1' then
+          redis.call('RPUSH', KEYS[2], envelope)
+          redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
+          local cutoff = now - tonumber(ARGV[7])
+          while true do
+            local head = redis.call('LINDEX', KEYS[2], 0)
+            if not head then break end
+            local t = tonumber(string.match(head, '^%d %-?%d+ (%d+)'))
+            if t == nil or t > cutoff then break end
+            redis.call('LPOP', KEYS[2])
+          end
+          redis.call('EXPIRE', KEYS[2], ARGV[7])
+        end
+        """#
+
     public static let publish = #"""
         local clock = redis.call('TIME')
         local now = tonumber(clock[1])
@@ -28,36 +62,12 @@ public enum RedisScripts {
             end
           end
         end
-        local epoch = meta[4]
-        if not epoch then
-          epoch = clock[1] .. string.format('%06d', tonumber(clock[2]))
-          redis.call('HSET', KEYS[1], 'epoch', epoch)
-        end
-        local id = tonumber(meta[1] or '0') + 1
-        local tag = 1
-        if tonumber(meta[2] or '-1') == now then tag = tonumber(meta[3] or '0') + 1 end
-        redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', now, 'last_tag', tag)
-        redis.call('EXPIRE', KEYS[1], ARGV[8])
+        \#(assignID)
         if live then redis.call('ZADD', live, now + tonumber(ARGV[8]), ARGV[1]) end
         if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then
           redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[4], 'channel_seq', 1), ARGV[1])
         end
-        local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, now, tag, epoch,
-          tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
-          .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
-        if ARGV[5] == '1' then
-          redis.call('RPUSH', KEYS[2], envelope)
-          redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
-          local cutoff = now - tonumber(ARGV[7])
-          while true do
-            local head = redis.call('LINDEX', KEYS[2], 0)
-            if not head then break end
-            local t = tonumber(string.match(head, '^%d %-?%d+ (%d+)'))
-            if t == nil or t > cutoff then break end
-            redis.call('LPOP', KEYS[2])
-          end
-          redis.call('EXPIRE', KEYS[2], ARGV[7])
-        end
+        \#(storeAndEncode)
         redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
         redis.call('PUBLISH', ARGV[9], envelope)
         if #KEYS < 6 then return {id, now, tag} end
@@ -69,6 +79,26 @@ public enum RedisScripts {
         for i = 1, #counts, 2 do
           if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
         end
+        return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        """#
+
+    /// ``publish`` for Redis Cluster: only the channel's own keys (one slot), and the message goes
+    /// out with `SPUBLISH` on the channel's shard alone. Cluster-wide lists (the channel listing,
+    /// totals, the live set a channel limit counts) are not kept.
+    ///
+    /// KEYS: meta, log, and optionally subscribers. ARGV: as ``publish`` (the first nine). Returns
+    /// `{id, time, tag}`; with subscribers also the stored messages and the subscribers every node
+    /// registered, live or not: `{id, time, tag, stored, subscribers}`.
+    public static let publishSharded = #"""
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1])
+        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch')
+        \#(assignID)
+        \#(storeAndEncode)
+        redis.call('SPUBLISH', ARGV[9], envelope)
+        if #KEYS < 3 then return {id, now, tag} end
+        local subscribers = 0
+        for _, count in ipairs(redis.call('HVALS', KEYS[3])) do subscribers = subscribers + tonumber(count) end
         return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
         """#
 

@@ -85,13 +85,15 @@ struct RedisScriptsCommand: ParsableCommand {
 
     enum Name: String, ExpressibleByArgument, CaseIterable {
         case publish, read, delete, create
+        case publishSharded = "publish-sharded"
     }
 
-    @Argument(help: "publish, read, delete or create.") var name: Name
+    @Argument(help: "publish, publish-sharded (Redis Cluster), read, delete or create.") var name: Name
 
     func run() {
         switch name {
         case .publish: print(RedisScripts.publish)
+        case .publishSharded: print(RedisScripts.publishSharded)
         case .read: print(RedisScripts.read)
         case .delete: print(RedisScripts.delete)
         case .create: print(RedisScripts.create)

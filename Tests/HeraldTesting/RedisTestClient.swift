@@ -64,6 +64,11 @@ public final class RedisTestClient: @unchecked Sendable {
         return try readReply(deadline: .after(timeout))
     }
 
+    /// Reads the next reply without sending anything: a pub/sub push.
+    public func readPush(timeout: Duration? = nil) throws -> RESPReply {
+        try readReply(deadline: .after(timeout ?? self.timeout))
+    }
+
     private func readReply(deadline: Deadline) throws -> RESPReply {
         let line = try connection.readLine(deadline: deadline, what: "RESP reply")
         guard let kind = line.first else { throw HarnessError("empty RESP line") }
