@@ -18,12 +18,15 @@ struct PublishCommand: AsyncParsableCommand {
 
             Examples:
               herald publish news "the paper is out"
+              herald publish --redis-cluster redis://10.0.0.5:7000,redis://10.0.0.6:7000 news hi
               echo '{"score": 3}' | herald publish --redis redis://10.0.0.5:6379 \\
                 --event-type score match:7
             """
     )
 
     @Option(help: "Redis of the cluster.") var redis = "redis://127.0.0.1:6379"
+    @Option(help: "A Redis Cluster instead: seed URLs, comma-separated (the sharded publish script).")
+    var redisCluster: String?
     @Option(help: "Event id of the message.") var eventId: String?
     @Option(help: "Event type of the message.") var eventType: String?
     @Option(help: "Messages kept per channel.") var maxMessagesStoredPerChannel = 100
@@ -36,7 +39,12 @@ struct PublishCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url: RedisURL
-        do { url = try RedisURL(redis) } catch { throw ValidationError("\(error)") }
+        let seeds: [RedisURL]?
+        do {
+            url = try RedisURL(redis)
+            seeds = try redisCluster.map { list in try list.split(separator: ",").map { try RedisURL(String($0)) } }
+        } catch { throw ValidationError("\(error)") }
+        if let seeds, seeds.isEmpty { throw ValidationError("--redis-cluster needs at least one seed URL.") }
         let channels = channel.split(separator: "/").map(String.init)
         guard !channels.isEmpty else { throw ValidationError("No channel given.") }
         let body: [UInt8] =
@@ -51,17 +59,27 @@ struct PublishCommand: AsyncParsableCommand {
         settings.storeMessages = storeMessages
         settings.keys = RedisKeys(prefix: redisPrefix)
 
+        settings.sharded = seeds != nil
+
         let group = MultiThreadedEventLoopGroup.singleton
-        let connection: RedisConnection
+        let logger = Logger(label: "herald.publish")
+        let redis: any RedisCommandExecutor
+        let close: () -> Void
         do {
-            connection = try await RedisConnection.connect(to: url, on: group, logger: Logger(label: "herald.publish"))
-                .get()
+            if let seeds {
+                let cluster = RedisClusterClient(seeds: seeds, eventLoopGroup: group, logger: logger)
+                try await cluster.start().get()
+                (redis, close) = (cluster, { _ = cluster.shutdown() })
+            } else {
+                let connection = try await RedisConnection.connect(to: url, on: group, logger: logger).get()
+                (redis, close) = (connection, { _ = connection.close() })
+            }
         } catch {
             FileHandle.standardError.write(Data("herald: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        defer { _ = connection.close() }
-        let publisher = HeraldPublisher(redis: connection, settings: settings)
+        defer { close() }
+        let publisher = HeraldPublisher(redis: redis, settings: settings)
         do {
             let results = try await publisher.publish(body, to: channels, eventID: eventId, eventType: eventType).get()
             for result in results { print("\(result.channel) id=\(result.id) time=\(result.time) tag=\(result.tag)") }

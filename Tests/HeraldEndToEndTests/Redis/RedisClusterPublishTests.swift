@@ -58,5 +58,14 @@ import Testing
         }
         let shards = Set(channels.map { client.slotMap.master(of: RedisClusterSlots.slot(of: settings.keys.meta($0))) })
         #expect(shards.count == 3, "the channels spread over every shard")
+
+        // The same from a shell.
+        let shell = try await ShellCommand.run(
+            try HeraldProcess.executableURL,
+            ["publish", "--redis-cluster", cluster.seeds.joined(separator: ","), "room:1/room:2", "from a shell"])
+        #expect(shell.status == 0, "\(shell.output)")
+        #expect(shell.stdout.contains("room:1 id=4") && shell.stdout.contains("room:2 id=4"), "\(shell.stdout)")
+        let last = try await publisher.backlog("room:2").get().messages.last
+        #expect(last?.text == Array("from a shell".utf8))
     }
 }
