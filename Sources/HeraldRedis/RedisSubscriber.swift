@@ -359,6 +359,25 @@ public final class RedisSubscriber: Sendable {
     }
 
     private func encode(_ command: String, _ channels: [String], into buffer: inout ByteBuffer) {
+        // Sharded pub/sub takes only channels of one slot per command (else CROSSSLOT): one
+        // command per slot, in the order the slots first appear.
+        if self.settings.commands.subscribe == RedisPubSubCommands.sharded.subscribe, channels.count > 1 {
+            var bySlot: [Int: [String]] = [:]
+            var order: [Int] = []
+            for channel in channels {
+                let slot = RedisClusterSlots.slot(of: channel)
+                if bySlot[slot] == nil { order.append(slot) }
+                bySlot[slot, default: []].append(channel)
+            }
+            if order.count > 1 {
+                for slot in order { encodeChunks(command, bySlot[slot]!, into: &buffer) }
+                return
+            }
+        }
+        encodeChunks(command, channels, into: &buffer)
+    }
+
+    private func encodeChunks(_ command: String, _ channels: [String], into buffer: inout ByteBuffer) {
         var start = 0
         while start < channels.count {
             let end = min(start + max(1, self.settings.maxChannelsPerCommand), channels.count)

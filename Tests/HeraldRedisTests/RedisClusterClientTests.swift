@@ -95,4 +95,28 @@ struct RedisClusterClientTests {
         #expect(try direct.command(["GET", key]).string == "moved-along")
         #expect(client.slotMap.master(of: slot) == owner, "ASK leaves the map as it is")
     }
+
+    @Test func aShardedSubscriberTakesChannelsOfManySlotsAtOnce() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3)
+        defer { cluster.stop() }
+        let client = try await Self.client(cluster)
+        defer { _ = client.shutdown() }
+        let master = cluster.servers[0]
+        // Channels of different slots, all served by the first master.
+        let channels = (0..<400).map { "herald:{ch\($0)}:pub" }.filter {
+            client.slotMap.master(of: RedisClusterSlots.slot(of: $0))?.port == Int(master.port)
+        }.prefix(12)
+        #expect(Set(channels.map { RedisClusterSlots.slot(of: $0) }).count == channels.count)
+        var settings = RedisSubscriberTests.fast
+        settings.commands = .sharded
+        let (subscriber, messages) = RedisSubscriberTests.makeSubscriber(master, settings: settings)
+        try await subscriber.start().get()
+        defer { _ = subscriber.shutdown() }
+        try await subscriber.subscribe(Array(channels)).get()
+        for channel in channels {
+            _ = try await client.send(["SPUBLISH", RedisArgument(channel), RedisArgument("to " + channel)]).get()
+        }
+        try await eventually("every channel's message") { messages.count == channels.count }
+        #expect(Set(messages.values.map(\.channel)) == Set(channels))
+    }
 }
