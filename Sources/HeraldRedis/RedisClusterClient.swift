@@ -65,6 +65,12 @@ public final class RedisClusterClient: Sendable {
         return refresh(on: loop)
     }
 
+    /// Reads the slot map again now (after a failover the subscribers noticed, say); a `MOVED`
+    /// does this by itself.
+    public func refreshSlotMap() -> EventLoopFuture<Void> {
+        refresh(on: group.next())
+    }
+
     /// Closes every master's connection.
     public func shutdown() -> EventLoopFuture<Void> {
         let clients = state.withLockedValue { state -> [RedisClient] in
@@ -123,7 +129,7 @@ public final class RedisClusterClient: Sendable {
     }
 
     /// A master's URL: its address, with the seeds' credentials.
-    private func url(of address: RedisNodeAddress) -> RedisURL {
+    func url(of address: RedisNodeAddress) -> RedisURL {
         var url = seeds.first ?? RedisURL(host: address.host)
         url.host = address.host
         url.port = address.port

@@ -119,4 +119,46 @@ struct RedisClusterClientTests {
         try await eventually("every channel's message") { messages.count == channels.count }
         #expect(Set(messages.values.map(\.channel)) == Set(channels))
     }
+
+    @Test func shardedSubscriptionsFollowTheirSlotsToANewMaster() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3)
+        defer { cluster.stop() }
+        let client = try await Self.client(cluster)
+        defer { _ = client.shutdown() }
+        let messages = Recorder<String>()
+        let subscriber = RedisClusterSubscriber(
+            cluster: client, eventLoopGroup: testGroup, settings: RedisSubscriberTests.fast, logger: quietLogger
+        ) { channel, payload in
+            messages.record(channel + "=" + String(decoding: payload.readableBytesView, as: UTF8.self))
+        }
+        try await subscriber.start().get()
+        defer { _ = subscriber.shutdown() }
+        let channels = (0..<30).map { "herald:{c\($0)}:pub" }
+        try await subscriber.subscribe(channels).get()
+        #expect(subscriber.isConnected)
+        #expect(Set(channels.compactMap { client.slotMap.master(of: RedisClusterSlots.slot(of: $0)) }).count == 3)
+        for channel in channels { _ = try await client.send(["SPUBLISH", RedisArgument(channel), "1"]).get() }
+        try await eventually("a message on every channel") { messages.count == channels.count }
+
+        // One channel's slot is handed to another master (it holds no key: a plain reassignment).
+        let moved = channels[0]
+        let slot = RedisClusterSlots.slot(of: moved)
+        let from = try #require(client.slotMap.master(of: slot))
+        let to = try #require(cluster.servers.first { Int($0.port) != from.port })
+        let toID = try #require(try await to.command("CLUSTER", "MYID").string)
+        for server in cluster.servers {
+            _ = try await server.command("CLUSTER", "SETSLOT", "\(slot)", "NODE", toID)
+        }
+        try await eventually("the cluster agrees") {
+            try await client.refreshSlotMap().get()
+            return client.slotMap.master(of: slot)?.port == Int(to.port)
+        }
+        try await subscriber.rebalance().get()
+        _ = try await client.send(["SPUBLISH", RedisArgument(moved), "2"]).get()
+        try await eventually("the moved channel's message from its new master") {
+            messages.values.contains(moved + "=2")
+        }
+        _ = try await client.send(["SPUBLISH", RedisArgument(channels[1]), "2"]).get()
+        try await eventually("the others unchanged") { messages.values.contains(channels[1] + "=2") }
+    }
 }
