@@ -14,6 +14,14 @@ struct AdminEndpoint: ParsableArguments {
     var adminKey = ProcessInfo.processInfo.environment["HERALD_ADMIN_KEY"] ?? ""
     @Flag(help: "Print the node's JSON answer as it is, instead of a table.") var json = false
 
+    /// `value` for a query argument: everything but ASCII letters, digits and `-._~:*`
+    /// percent-encoded (`&`, `=`, `+`, `/`, `%` or UTF-8 in a channel name would change or break
+    /// the query otherwise).
+    static func queryValue(_ value: String) -> String {
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:*")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
     /// The JSON answer of `GET path` (with its query), or a one-line error.
     func get(_ path: String) async throws -> Any? {
         let base = admin.hasSuffix("/") ? String(admin.dropLast()) : admin
@@ -140,10 +148,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path =
-            channel.map {
-                "/channels-stats?id=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)
-            }
-            ?? "/channels-stats"
+            channel.map { "/channels-stats?id=" + AdminEndpoint.queryValue($0) } ?? "/channels-stats"
         let answer = try await endpoint.get(path)
         guard let object = answer as? [String: Any?] else { return }
         if let infos = object["infos"] as? [Any?] {
@@ -230,8 +235,9 @@ struct PresenceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let encode = { (value: String) in value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value }
-        let path = channel.map { "/presence?id=" + encode($0) } ?? "/presence?user=" + encode(user ?? "")
+        let path =
+            channel.map { "/presence?id=" + AdminEndpoint.queryValue($0) }
+            ?? "/presence?user=" + AdminEndpoint.queryValue(user ?? "")
         let answer = try await endpoint.get(path)
         guard let object = answer as? [String: Any?] else { return }
         if let online = object["online"] as? [Any?] {

@@ -189,3 +189,42 @@ import Testing
         }
     }
 }
+
+/// `herald stats`, `cluster`, `presence` and `version` against a running node.
+@Suite struct AdminCommandTests {
+    static func run(_ arguments: [String]) async throws -> ShellCommand.Result {
+        try await ShellCommand.run(try HeraldProcess.executableURL, arguments)
+    }
+
+    @Test func queriesPrintTablesOfWhatTheNodeKnows() async throws {
+        let node = try await HeraldProcess.start(["--admin-key", "ops-key"])
+        defer { node.stop() }
+        for channel in ["room:1", "room:2", "a&b", "café"] { try await node.publish(channel, "x") }
+        let admin = ["--admin", "http://127.0.0.1:\(node.adminPort)", "--admin-key", "ops-key"]
+
+        let summary = try await Self.run(["stats"] + admin)
+        #expect(summary.status == 0, "\(summary.output)")
+        #expect(summary.stdout.contains("channels            4"), "\(summary.stdout)")
+        let rooms = try await Self.run(["stats", "--channel", "room:*"] + admin)
+        #expect(rooms.stdout.contains("room:1") && rooms.stdout.contains("room:2") && !rooms.stdout.contains("a&b"))
+        let odd = try await Self.run(["stats", "--channel", "a&b"] + admin)
+        #expect(odd.status == 0, "\(odd.output)")
+        #expect(odd.stdout.split(separator: "\n").last?.split(separator: " ").first == "a&b", "\(odd.stdout)")
+
+        let accented = try await Self.run(["stats", "--channel", "café"] + admin)
+        #expect(accented.stdout.contains("café     1"), "\(accented.output)")
+
+        let cluster = try await Self.run(["cluster"] + admin)
+        #expect(cluster.stdout.contains("engine memory"), "\(cluster.output)")
+        let presence = try await Self.run(["presence", "--user", "42"] + admin)
+        #expect(presence.stdout.contains("user 42: offline, 0 connection(s)"), "\(presence.output)")
+        let json = try await Self.run(["stats", "--json"] + admin)
+        #expect(json.stdout.hasPrefix("{"), "\(json.stdout)")
+
+        let refused = try await Self.run(["stats", "--admin", "http://127.0.0.1:\(node.adminPort)"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("401"), "\(refused.output)")
+        let version = try await Self.run(["version"])
+        #expect(version.stdout.hasPrefix("herald "), "\(version.output)")
+    }
+}
