@@ -36,33 +36,16 @@ public enum LogLine {
         return cleaned.isEmpty ? "_" : cleaned
     }
 
-    /// A value as is when it is one plain word, else quoted with `\`, `"` and control bytes escaped.
+    /// A value as is when it is one plain word, else quoted with `\`, `"` and control characters escaped.
     static func logfmtValue(_ value: String) -> String {
         let plain =
             !value.isEmpty
             && value.unicodeScalars.allSatisfy {
                 $0.value > 0x20 && $0 != "=" && $0 != "\"" && $0 != "\\" && $0.value != 0x7F
             }
-        if plain { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out +=
-                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        // Not one plain word: a double-quoted string, escaped as the stats' YAML strings are (logfmt
+        // readers take the same escapes), so a value can never break the line.
+        return plain ? value : StatsRenderer.yamlQuoted(value)
     }
 
     /// `2026-12-01T18:46:34.123Z` for Unix time in milliseconds.
