@@ -81,11 +81,12 @@ public enum Resume {
             // A tag of 1 or more names a message the client had; one from before this generation
             // began (or from a channel that is gone) belongs to an earlier one, whose later
             // messages are gone.
-            if (tag ?? 0) > 0 && (!backlog.exists || time < StreamPoint.firstSecond(of: backlog.generation)) {
-                return everything
-            }
             // Without a tag, push-stream's point is the end of the second `time`.
             let client = StreamPoint(id: 0, generation: 0, time: time, tag: tag ?? Int64.max)
+            let began = StreamPoint.beginning(of: backlog.generation)
+            if (tag ?? 0) > 0 && (!backlog.exists || client.precedes(time: began.time, tag: began.tag)) {
+                return everything
+            }
             let missed = floor.id > 0 && client.precedes(time: floor.time, tag: floor.tag)
             return from(since(stored, time: time, tag: tag), missed: missed)
         }

@@ -7,9 +7,13 @@
 /// known (a channel that does not exist, or a resume point from a client that does not send one).
 ///
 /// `time` and `tag` are the publish second and per-second tag of message `id`: push-stream's form
-/// of the same point. A point before any message (`id` 0) has tag 0 and, when its generation is
-/// known, the generation's first second as its time, so `(time, tag)` still orders it before
-/// every message of its generation and after every message of the ones before.
+/// of the same point. In the second a generation began, its tags continue from the microsecond it
+/// began at (``beginning(of:)``, ``next(after:now:generation:)``), so `(time, tag)` orders every
+/// message of a generation after every message of the ones before, even one created again within
+/// the same second (a Redis restart or a delete): the earlier generation's messages of that
+/// second were published at earlier microseconds, and a channel gets at most one message a
+/// microsecond. A point before any message (`id` 0) has the generation's first second and tag 0,
+/// push-stream's `W/0`: a tag of 0 names no message, so it is never taken for an earlier one.
 public struct StreamPoint: Hashable, Sendable, CustomStringConvertible {
     /// The last message id at this point (0: none yet).
     public var id: Int64
@@ -27,14 +31,31 @@ public struct StreamPoint: Hashable, Sendable, CustomStringConvertible {
         self.tag = tag
     }
 
+    /// push-stream's name for a message: its publish second and its tag within that second.
+    public typealias Stamp = (time: Int64, tag: Int64)
+
     /// The point before the first message of `generation`.
     public static func start(of generation: Int64) -> StreamPoint {
-        StreamPoint(id: 0, generation: generation, time: firstSecond(of: generation), tag: 0)
+        StreamPoint(id: 0, generation: generation, time: beginning(of: generation).time, tag: 0)
     }
 
-    /// The Unix second in which `generation` began (0 when unknown).
-    public static func firstSecond(of generation: Int64) -> Int64 {
-        generation > 0 ? generation / 1_000_000 : 0
+    /// Where `generation` began as a time and tag: its second, and the microsecond within it.
+    /// Every message of an earlier generation comes before it, every message of this one after
+    /// (zero when the generation is not known).
+    public static func beginning(of generation: Int64) -> Stamp {
+        let began = max(generation, 0)
+        return (began / 1_000_000, began % 1_000_000)
+    }
+
+    /// The time and tag of the message published at `now` (Unix seconds) after `last`, the time
+    /// and tag of the generation's last message (nil before its first). Never earlier than where
+    /// the generation began, even when the clock steps back. Redis's publish script computes the
+    /// same (`RedisScripts.assignID`).
+    public static func next(after last: Stamp?, now: Int64, generation: Int64) -> Stamp {
+        let began = beginning(of: generation)
+        let time = max(now, began.time)
+        if let last, last.time == time { return (time, last.tag + 1) }
+        return (time, time == began.time ? began.tag + 1 : 1)
     }
 
     /// Whether `(time, tag)` comes before the other point's, push-stream's order of messages.

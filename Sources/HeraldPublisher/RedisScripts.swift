@@ -9,7 +9,9 @@ public enum RedisScripts {
     /// hold (0: no limit). Returns `{id, time, tag}`; with subscribers and nodes also the channel's
     /// stored messages and its subscribers on live nodes, so a publisher answering with channel info
     /// needs no second round trip. Returns `{-1}` when the channel is new and the live set is full.
-    /// The next id, the tag within the second, the channel's generation: `meta` (KEYS[1]) updated.
+    /// The next id, its second and tag (`StreamPoint.next(after:now:generation:)`: in the second
+    /// the generation began, tags continue from its microsecond), the channel's generation: `meta`
+    /// (KEYS[1]) updated.
     static let assignID = #"""
         local epoch = meta[4]
         if not epoch then
@@ -17,15 +19,18 @@ public enum RedisScripts {
           redis.call('HSET', KEYS[1], 'epoch', epoch)
         end
         local id = tonumber(meta[1] or '0') + 1
+        local began = tonumber(string.sub(epoch, 1, -7))
+        local stamp = math.max(now, began)
         local tag = 1
-        if tonumber(meta[2] or '-1') == now then tag = tonumber(meta[3] or '0') + 1 end
-        redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', now, 'last_tag', tag)
+        if tonumber(meta[2] or '-1') == stamp then tag = tonumber(meta[3] or '0') + 1
+        elseif stamp == began then tag = tonumber(string.sub(epoch, -6)) + 1 end
+        redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', stamp, 'last_tag', tag)
         redis.call('EXPIRE', KEYS[1], ARGV[8])
         """#
 
     /// The envelope, appended to the log (KEYS[2]) and trimmed when storing.
     static let storeAndEncode = #"""
-        local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, now, tag, epoch,
+        local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, stamp, tag, epoch,
           tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
           .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
         if ARGV[5] == '1' then
@@ -70,7 +75,7 @@ public enum RedisScripts {
         \#(storeAndEncode)
         redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
         redis.call('PUBLISH', ARGV[9], envelope)
-        if #KEYS < 6 then return {id, now, tag} end
+        if #KEYS < 6 then return {id, stamp, tag} end
         local nodes = {}
         local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
         for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[#KEYS], nowms, '+inf')) do nodes[node] = true end
@@ -79,7 +84,7 @@ public enum RedisScripts {
         for i = 1, #counts, 2 do
           if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
         end
-        return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
         """#
 
     /// ``publish`` for Redis Cluster: only the channel's own keys (one slot), and the message goes
@@ -96,10 +101,10 @@ public enum RedisScripts {
         \#(assignID)
         \#(storeAndEncode)
         redis.call('SPUBLISH', ARGV[9], envelope)
-        if #KEYS < 3 then return {id, now, tag} end
+        if #KEYS < 3 then return {id, stamp, tag} end
         local subscribers = 0
         for _, count in ipairs(redis.call('HVALS', KEYS[3])) do subscribers = subscribers + tonumber(count) end
-        return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
         """#
 
     /// A channel's last message and its unexpired stored messages, read together.

@@ -10,6 +10,13 @@ public enum UnixClock {
         Int64(time(nil))
     }
 
+    /// Microseconds since the epoch: when a channel's generation began.
+    @Sendable public static func microseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000
+    }
+
     /// Milliseconds since the epoch, for heartbeats.
     public static func milliseconds() -> Int64 {
         var spec = timespec()

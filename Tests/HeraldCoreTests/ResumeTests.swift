@@ -231,12 +231,15 @@ import Testing
         var messages: [(message: Message, stored: Bool)]
         /// How many of the stored ones were trimmed (oldest first).
         var trimmed: Int
+        /// The generation the messages belong to.
+        var generation: Int64
     }
 
     static let generation: Int64 = 10_000_000
 
-    /// Histories of up to `count` messages in seconds 10…12, every store/skip choice, every trim.
-    static func histories(upTo count: Int) -> [History] {
+    /// Histories of up to `count` messages in seconds 10…12 of `generation` (which began in second
+    /// 10), every store/skip choice, every trim; times and tags assigned as the engines do.
+    static func histories(upTo count: Int, generation: Int64 = generation) -> [History] {
         var result: [History] = []
         func times(_ n: Int) -> [[Int64]] {
             guard n > 0 else { return [[]] }
@@ -246,16 +249,19 @@ import Testing
             for seconds in times(n) {
                 for storeMask in 0..<(1 << n) {
                     var messages: [(Message, Bool)] = []
-                    var tag: Int64 = 0
-                    for (index, time) in seconds.enumerated() {
-                        tag = index > 0 && seconds[index - 1] == time ? tag + 1 : 1
+                    var last: (time: Int64, tag: Int64)?
+                    for (index, now) in seconds.enumerated() {
+                        let stamp = StreamPoint.next(after: last, now: now, generation: generation)
+                        last = stamp
                         let message = Message(
-                            channel: "ch", id: Int64(index + 1), time: time, tag: tag, eventID: "e\(index + 1)",
-                            text: [], generation: generation)
+                            channel: "ch", id: Int64(index + 1), time: stamp.time, tag: stamp.tag,
+                            eventID: "e\(index + 1)", text: [], generation: generation)
                         messages.append((message, storeMask & (1 << index) != 0))
                     }
                     let storedCount = messages.filter(\.1).count
-                    for trimmed in 0...storedCount { result.append(History(messages: messages, trimmed: trimmed)) }
+                    for trimmed in 0...storedCount {
+                        result.append(History(messages: messages, trimmed: trimmed, generation: generation))
+                    }
                 }
             }
         }
@@ -264,7 +270,7 @@ import Testing
 
     static func backlog(_ history: History, knowsPrevious: Bool = true) -> ChannelBacklog {
         let stored = Array(history.messages.filter(\.stored).map(\.message).dropFirst(history.trimmed))
-        let last = history.messages.last?.message.point ?? .start(of: generation)
+        let last = history.messages.last?.message.point ?? .start(of: history.generation)
         var previous: (time: Int64, tag: Int64)?
         if knowsPrevious, let first = stored.first {
             previous = first.id > 1 ? history.messages[Int(first.id) - 2].message.point.pair : (0, 0)
@@ -321,7 +327,9 @@ import Testing
     /// Every history and point through ``check(_:reached:point:knowsPrevious:)``: how many
     /// histories, and what failed.
     static func checkEveryHistory() -> (Int, [String]) {
-        let histories = Self.histories(upTo: 6)
+        // A generation begun at a whole second, and one begun within it: its tags in that second
+        // continue from the microsecond.
+        let histories = Self.histories(upTo: 6) + Self.histories(upTo: 4, generation: Self.generation + 417_302)
         var failures: [String] = []
         func check(_ history: History, reached: Int64, point: ResumePoint, knowsPrevious: Bool = true) {
             if let failure = Self.check(history, reached: reached, point: point, knowsPrevious: knowsPrevious) {
@@ -331,9 +339,9 @@ import Testing
         for history in histories {
             for reached in 0...Int64(history.messages.count) {
                 let at = reached > 0 ? history.messages[Int(reached) - 1].message : nil
-                check(history, reached: reached, point: .afterID(reached, generation: Self.generation))
+                check(history, reached: reached, point: .afterID(reached, generation: history.generation))
                 check(history, reached: reached, point: .afterID(reached, generation: 0))
-                let (time, tag) = at.map { ($0.time, $0.tag) } ?? (StreamPoint.firstSecond(of: Self.generation), 0)
+                let (time, tag) = at.map { ($0.time, $0.tag) } ?? StreamPoint.start(of: history.generation).pair
                 check(history, reached: reached, point: .since(time: time, tag: tag))
                 check(history, reached: reached, point: .since(time: time, tag: tag), knowsPrevious: false)
                 let backlog = Self.backlog(history)
@@ -351,6 +359,23 @@ import Testing
             for point in [ResumePoint.afterID(2, generation: 5_000_000), .since(time: 7, tag: 2)] {
                 let selection = Resume.select(backlog, after: point)
                 #expect(selection.missed)
+                #expect(selection.messages.map(\.id) == backlog.messages.map(\.id))
+            }
+        }
+    }
+
+    /// A Redis restart (or a delete) makes the channel again within the second of the last
+    /// message a time/tag client saw: the new generation's tags in that second start above the
+    /// old one's, so the client's point is still known to be of the earlier generation.
+    @Test func aTimeAndTagFromTheSecondTheGenerationBeganIsReported() {
+        // The earlier generation began in second 10 at 0 µs and got messages at 10.000…10.417;
+        // the channel was created again at 10.417302.
+        let again = Self.generation + 417_302
+        for history in Self.histories(upTo: 3, generation: again) where !history.messages.isEmpty {
+            let backlog = Self.backlog(history)
+            for earlierTag: Int64 in [1, 2, 40_000, 417_301] {
+                let selection = Resume.select(backlog, after: .since(time: 10, tag: earlierTag))
+                #expect(selection.missed, "tag \(earlierTag): \(history.messages.map(\.message.point))")
                 #expect(selection.messages.map(\.id) == backlog.messages.map(\.id))
             }
         }

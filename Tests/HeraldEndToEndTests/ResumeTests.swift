@@ -184,6 +184,31 @@ import Testing
         #expect(try PushMessage.decodeConcatenated(poll.body).map(\.text) == ["Messages missed", "new 1", "new 2"])
     }
 
+    /// A channel deleted and made again within the second of the last message a time/tag client
+    /// saw: its resume point is still known to be of the earlier generation, on `subscriber`
+    /// (with Redis, a node other than `publisher`).
+    static func timeAndTagAcrossADeleteInOneSecond(publisher: HeraldProcess, subscriber: HeraldProcess) async throws {
+        try await WallClock.sleepUntilTheNextSecond()
+        try await publisher.publishAll("again", ["old 1", "old 2"])
+        let seen = try #require(try PushMessage.decodeConcatenated(try await subscriber.get("/lp/again.b1").body).last)
+        #expect(try await publisher.admin("DELETE", "/pub?id=again").status == 200)
+        try await publisher.publishAll("again", ["new 1", "new 2"])
+        let expected = ["Messages missed", "new 1", "new 2"]
+        let poll = try await subscriber.get(
+            "/lp/again", headers: [("If-Modified-Since", seen.time), ("If-None-Match", "W/\(seen.tag)")])
+        #expect(try PushMessage.decodeConcatenated(poll.body).map(\.text) == expected, "\(seen) \(poll)")
+        let jsonp = try await subscriber.get(
+            "/jsonp/again?time=\(Query.encode(seen.time))&tag=\(seen.tag)&callback=cb")
+        #expect(jsonp.text.contains("Messages missed") && jsonp.text.contains("new 2"), "\(jsonp)")
+        #expect(!jsonp.text.contains("old 2"), "\(jsonp)")
+    }
+
+    @Test func aTimeAndTagFromBeforeADeleteInTheSameSecondGetsTheNotice() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        try await Self.timeAndTagAcrossADeleteInOneSecond(publisher: node, subscriber: node)
+    }
+
     @Test func expiredMessagesAreNotReplayedAndTheCursorGetsANotice() async throws {
         let node = try await HeraldProcess.start(["--message-ttl", "1s"])
         defer { node.stop() }

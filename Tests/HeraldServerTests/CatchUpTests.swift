@@ -16,7 +16,7 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
 
     init(loop: EmbeddedEventLoop, settings: NodeSettings) {
         self.loop = loop
-        self.memory = MemoryEngine(configuration: .init(settings), clock: { 1_700_000_000 })
+        self.memory = MemoryEngine(configuration: .init(settings), clock: { 1_700_000_000_000_000 })
     }
 
     /// Completes every held backlog read with what the store holds now.

@@ -16,7 +16,7 @@ final class EmbeddedNode {
         var settings = NodeSettings()
         settings.pingMessageInterval = nil
         configure(&settings)
-        engine = MemoryEngine(configuration: .init(settings), clock: { 1_700_000_000 })
+        engine = MemoryEngine(configuration: .init(settings), clock: { 1_700_000_000_000_000 })
         let registry = SubscriberRegistry(group: loop, engine: engine, settings: settings)
         engine.attach(registry)
         context = NodeContext(settings: settings, engine: engine, registry: registry, logger: Logger(label: "test"))

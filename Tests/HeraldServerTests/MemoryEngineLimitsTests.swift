@@ -17,7 +17,7 @@ struct MemoryEngineLimitsTests {
     }
 
     static func engine(_ settings: NodeSettings, clock: TestClock) -> MemoryEngine {
-        MemoryEngine(configuration: .init(settings), clock: { clock.now })
+        MemoryEngine(configuration: .init(settings), clock: { clock.now * 1_000_000 })
     }
 
     @Test func channelsAreLimitedByDefault() {

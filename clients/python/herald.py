@@ -46,15 +46,18 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch)
 end
 local id = tonumber(meta[1] or '0') + 1
+local began = tonumber(string.sub(epoch, 1, -7))
+local stamp = math.max(now, began)
 local tag = 1
-if tonumber(meta[2] or '-1') == now then tag = tonumber(meta[3] or '0') + 1 end
-redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', now, 'last_tag', tag)
+if tonumber(meta[2] or '-1') == stamp then tag = tonumber(meta[3] or '0') + 1
+elseif stamp == began then tag = tonumber(string.sub(epoch, -6)) + 1 end
+redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', stamp, 'last_tag', tag)
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 if live then redis.call('ZADD', live, now + tonumber(ARGV[8]), ARGV[1]) end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then
   redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[4], 'channel_seq', 1), ARGV[1])
 end
-local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, now, tag, epoch,
+local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, stamp, tag, epoch,
   tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
   .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
 if ARGV[5] == '1' then
@@ -72,7 +75,7 @@ if ARGV[5] == '1' then
 end
 redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
 redis.call('PUBLISH', ARGV[9], envelope)
-if #KEYS < 6 then return {id, now, tag} end
+if #KEYS < 6 then return {id, stamp, tag} end
 local nodes = {}
 local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[#KEYS], nowms, '+inf')) do nodes[node] = true end
@@ -81,7 +84,7 @@ local subscribers = 0
 for i = 1, #counts, 2 do
   if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
 end
-return {id, now, tag, redis.call('LLEN', KEYS[2]), subscribers}
+return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
 """
 
 

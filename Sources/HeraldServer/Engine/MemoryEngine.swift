@@ -93,13 +93,14 @@ public final class MemoryEngine: MessageEngine {
     private let sweeper = NIOLockedValueBox<RepeatedTask?>(nil)
 
     /// - Parameters:
-    ///   - clock: Unix seconds now; injected so tests can move time.
-    public init(configuration: Configuration, clock: @escaping @Sendable () -> Int64 = UnixClock.now) {
+    ///   - clock: Unix time now in microseconds; injected so tests can move time. Messages carry
+    ///     its seconds; a channel's generation is its microseconds when the channel is made.
+    public init(configuration: Configuration, clock: @escaping @Sendable () -> Int64 = UnixClock.microseconds) {
         self.configuration = configuration
         self.clock = clock
         if let events = configuration.eventsChannelID {
             state.withLockedValue { state in
-                _ = Self.channel(events, in: &state, configuration: configuration, now: clock(), limits: false)
+                _ = Self.channel(events, in: &state, configuration: configuration, micros: clock(), limits: false)
             }
         }
     }
@@ -124,7 +125,7 @@ public final class MemoryEngine: MessageEngine {
     // MARK: Publishing
 
     public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]> {
-        let now = clock()
+        let micros = clock()
         let result: Result<[Publication], ProtocolError> = state.withLockedValue { state in
             var published: [Publication] = []
             published.reserveCapacity(request.channels.count)
@@ -132,7 +133,7 @@ public final class MemoryEngine: MessageEngine {
                 guard
                     let message = publishLocked(
                         name, text: request.text, eventID: request.eventID, eventType: request.eventType,
-                        store: request.store, now: now, state: &state)
+                        store: request.store, micros: micros, state: &state)
                 else { return .failure(.channelsLimitExceeded) }
                 let stored = state.channels[name]?.queue.count ?? 0
                 let record = ChannelRecord(channel: name, lastID: message.id, storedMessages: stored)
@@ -145,11 +146,12 @@ public final class MemoryEngine: MessageEngine {
 
     /// Assigns the next id and tag, stores, emits; nil when creating the channel would pass a limit.
     private func publishLocked(
-        _ name: String, text: [UInt8], eventID: String?, eventType: String?, store: Bool, now: Int64,
+        _ name: String, text: [UInt8], eventID: String?, eventType: String?, store: Bool, micros: Int64,
         state: inout State
     ) -> Message? {
+        let now = micros / 1_000_000
         let created = state.channels[name] == nil
-        guard Self.channel(name, in: &state, configuration: configuration, now: now, limits: true) != nil
+        guard Self.channel(name, in: &state, configuration: configuration, micros: micros, limits: true) != nil
         else { return nil }
         let isEvents = name == configuration.eventsChannelID
         let keep = store || isEvents
@@ -158,12 +160,13 @@ public final class MemoryEngine: MessageEngine {
         // and the append would then copy the whole backlog on every publish.
         func publish(into channel: inout Channel) -> (Message, hosted: Bool, stored: Int) {
             let previous = (channel.lastTime, channel.lastTag)
+            let stamp = StreamPoint.next(
+                after: channel.lastID > 0 ? previous : nil, now: now, generation: channel.generation)
             channel.lastID += 1
-            channel.lastTag = channel.lastTime == now ? channel.lastTag + 1 : 1
-            channel.lastTime = now
+            (channel.lastTime, channel.lastTag) = stamp
             channel.lastActivity = now
             let message = Message(
-                channel: name, id: channel.lastID, time: now, tag: channel.lastTag, eventID: eventID,
+                channel: name, id: channel.lastID, time: stamp.time, tag: stamp.tag, eventID: eventID,
                 eventType: eventType, text: text, generation: channel.generation)
             let before = channel.queue.count
             if keep {
@@ -177,20 +180,20 @@ public final class MemoryEngine: MessageEngine {
         state.storedMessages += Int64(stored)
         if !isEvents { state.publishedMessages += 1 }
         if hosted { state.sink?.deliver(message) }
-        if created { emitEvent("channel_created", channel: name, now: now, state: &state) }
+        if created { emitEvent("channel_created", channel: name, micros: micros, state: &state) }
         return message
     }
 
     /// Publishes a push-stream event (§7) into the events channel, if one is configured.
-    private func emitEvent(_ type: String, channel: String, user: String? = nil, now: Int64, state: inout State) {
+    private func emitEvent(_ type: String, channel: String, user: String? = nil, micros: Int64, state: inout State) {
         guard let events = configuration.eventsChannelID, channel != events else { return }
         let text = EventsChannel.text(type: type, channel: channel, user: user)
-        _ = publishLocked(events, text: text, eventID: nil, eventType: type, store: true, now: now, state: &state)
+        _ = publishLocked(events, text: text, eventID: nil, eventType: type, store: true, micros: micros, state: &state)
     }
 
     public func recordSubscriberEvent(_ type: String, channel: String, user: String?) {
-        let now = clock()
-        state.withLockedValue { emitEvent(type, channel: channel, user: user, now: now, state: &$0) }
+        let micros = clock()
+        state.withLockedValue { emitEvent(type, channel: channel, user: user, micros: micros, state: &$0) }
     }
 
     // MARK: Presence
@@ -206,9 +209,10 @@ public final class MemoryEngine: MessageEngine {
 
     /// Finds or creates a channel; nil when creation would pass a configured limit.
     private static func channel(
-        _ name: String, in state: inout State, configuration: Configuration, now: Int64, limits: Bool
+        _ name: String, in state: inout State, configuration: Configuration, micros: Int64, limits: Bool
     ) -> Channel? {
         if let existing = state.channels[name] { return existing }
+        let now = micros / 1_000_000
         let isWildcard = ChannelPath.isWildcard(name, prefix: configuration.wildcardChannelPrefix)
         if limits {
             if isWildcard, let max = configuration.maxNumberOfWildcardChannels, state.wildcardChannels >= max {
@@ -221,7 +225,7 @@ public final class MemoryEngine: MessageEngine {
             }
         }
         let channel = Channel(
-            slot: state.names.count, generation: state.generations.next(nowMicroseconds: now * 1_000_000),
+            slot: state.names.count, generation: state.generations.next(nowMicroseconds: micros),
             order: state.nextOrder, lastActivity: now, isWildcard: isWildcard)
         state.nextOrder += 1
         if isWildcard { state.wildcardChannels += 1 }
@@ -233,7 +237,7 @@ public final class MemoryEngine: MessageEngine {
     // MARK: Deleting and expiring
 
     public func delete(_ channels: [String], notice: [UInt8], on loop: any EventLoop) -> EventLoopFuture<[String]> {
-        let now = clock()
+        let micros = clock()
         let deleted: [String] = state.withLockedValue { state in
             var deleted: [String] = []
             for name in channels where name != configuration.eventsChannelID {
@@ -242,7 +246,7 @@ public final class MemoryEngine: MessageEngine {
                 if channel.hosted > 0 {
                     state.sink?.channelDeleted(name, notice: .channelDeleted(name, text: notice))
                 }
-                emitEvent("channel_destroyed", channel: name, now: now, state: &state)
+                emitEvent("channel_destroyed", channel: name, micros: micros, state: &state)
             }
             return deleted
         }
@@ -255,7 +259,8 @@ public final class MemoryEngine: MessageEngine {
     /// takes. Returns whether the current round is done.
     @discardableResult
     func sweepStep(budget: Int = MemoryEngine.sweepBatch) -> Bool {
-        let now = clock()
+        let micros = clock()
+        let now = micros / 1_000_000
         return state.withLockedValue { state in
             if state.sweepCursor < 0 {
                 guard now >= state.nextSweepRound else { return true }
@@ -279,7 +284,7 @@ public final class MemoryEngine: MessageEngine {
                     now - channel.lastActivity >= configuration.channelInactivityTime
                 {
                     _ = state.remove(name)
-                    emitEvent("channel_destroyed", channel: name, now: now, state: &state)
+                    emitEvent("channel_destroyed", channel: name, micros: micros, state: &state)
                 }
             }
             return state.sweepCursor < 0
@@ -295,7 +300,7 @@ public final class MemoryEngine: MessageEngine {
     // MARK: Reading
 
     public func records(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord?]> {
-        let now = clock()
+        let now = clock() / 1_000_000
         let records = state.withLockedValue { state in
             channels.map { name in
                 state.channels[name].map { Self.record(name, $0, now: now, ttl: configuration.messageTTL) }
@@ -305,7 +310,7 @@ public final class MemoryEngine: MessageEngine {
     }
 
     public func records(prefix: String, on loop: any EventLoop) -> EventLoopFuture<[ChannelRecord]> {
-        let now = clock()
+        let now = clock() / 1_000_000
         let records = state.withLockedValue { state in
             state.channels.filter { $0.key.hasPrefix(prefix) }
                 .sorted { $0.value.order < $1.value.order }
@@ -321,15 +326,18 @@ public final class MemoryEngine: MessageEngine {
     }
 
     public func create(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<Void> {
-        let now = clock()
+        let micros = clock()
+        let now = micros / 1_000_000
         let result: Result<Void, ProtocolError> = state.withLockedValue { state in
             for name in channels {
                 let created = state.channels[name] == nil
-                guard var channel = Self.channel(name, in: &state, configuration: configuration, now: now, limits: true)
+                guard
+                    var channel = Self.channel(
+                        name, in: &state, configuration: configuration, micros: micros, limits: true)
                 else { return .failure(.channelsLimitExceeded) }
                 channel.lastActivity = now
                 state.channels[name] = channel
-                if created { emitEvent("channel_created", channel: name, now: now, state: &state) }
+                if created { emitEvent("channel_created", channel: name, micros: micros, state: &state) }
             }
             return .success(())
         }
@@ -337,7 +345,7 @@ public final class MemoryEngine: MessageEngine {
     }
 
     public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
-        let now = clock()
+        let now = clock() / 1_000_000
         let backlog = state.withLockedValue { state -> ChannelBacklog in
             guard state.channels[channel] != nil else { return .missing }
             let before = state.channels[channel]!.queue.count
@@ -355,9 +363,12 @@ public final class MemoryEngine: MessageEngine {
     }
 
     public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
-        let now = clock()
+        let micros = clock()
+        let now = micros / 1_000_000
         state.withLockedValue { state in
-            guard var entry = Self.channel(channel, in: &state, configuration: configuration, now: now, limits: false)
+            guard
+                var entry = Self.channel(
+                    channel, in: &state, configuration: configuration, micros: micros, limits: false)
             else { return }
             entry.hosted += 1
             entry.lastActivity = now
@@ -367,7 +378,7 @@ public final class MemoryEngine: MessageEngine {
     }
 
     public func release(_ channel: String) {
-        let now = clock()
+        let now = clock() / 1_000_000
         state.withLockedValue { state in
             guard var entry = state.channels[channel] else { return }
             // No clamp at 0: hosts and releases decided in order may arrive out of order, and
@@ -379,7 +390,7 @@ public final class MemoryEngine: MessageEngine {
     }
 
     public func touch(_ channels: [String]) {
-        let now = clock()
+        let now = clock() / 1_000_000
         state.withLockedValue { state in
             for name in channels { state.channels[name]?.lastActivity = now }
         }

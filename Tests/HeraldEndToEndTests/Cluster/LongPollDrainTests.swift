@@ -22,8 +22,7 @@ extension ClusterTests {
             let front = cluster.frontPort
 
             // Early in a second: three messages, and a long-poll that gets them.
-            let now = Date().timeIntervalSince1970
-            try await Task.sleep(for: .milliseconds(Int((1 - now.truncatingRemainder(dividingBy: 1)) * 1000) + 20))
+            try await WallClock.sleepUntilTheNextSecond()
             for text in ["m1", "m2", "m3"] { try await Self.publish(text, to: channel, front: front) }
             let first = try await RawHTTPClient.request(port: front, "GET", "/lp/\(channel).b3")
             #expect(try PushMessage.decodeConcatenated(first.body).map(\.text) == ["m1", "m2", "m3"])
