@@ -95,11 +95,29 @@ public final class HeraldPublisher: Sendable {
     static let publishShardedScript = RedisScript(RedisScripts.publishSharded)
     static let readScript = RedisScript(RedisScripts.read)
     static let deleteScript = RedisScript(RedisScripts.delete)
+    static let deleteShardedScript = RedisScript(RedisScripts.deleteSharded)
     static let createScript = RedisScript(RedisScripts.create)
+    static let createShardedScript = RedisScript(RedisScripts.createSharded)
 
     public init(redis: any RedisCommandExecutor, settings: Settings = Settings()) {
         self.redis = redis
         self.settings = settings
+    }
+
+    /// Which kinds of channel a sharded publish or create may not make: the caller's view of a
+    /// Redis Cluster's channel limits (``Settings/maxNumberOfChannels`` and the wildcard one).
+    public struct NewChannelRefusal: Sendable, Hashable {
+        public var channels: Bool
+        public var wildcardChannels: Bool
+
+        public init(channels: Bool = false, wildcardChannels: Bool = false) {
+            self.channels = channels
+            self.wildcardChannels = wildcardChannels
+        }
+
+        public static let none = NewChannelRefusal()
+
+        func refuses(_ wildcard: Bool) -> Bool { wildcard ? wildcardChannels : channels }
     }
 
     // MARK: Publishing
@@ -118,15 +136,22 @@ public final class HeraldPublisher: Sendable {
     }
 
     /// Publishes many messages in one pipelined write; results in the same order, one per channel.
+    ///
+    /// - Parameter refusing: With ``Settings/sharded``, the kinds of channel that may not be
+    ///   created (the caller's view of the cluster's channel limit); publishing to a channel of
+    ///   such a kind that does not exist fails with `ProtocolError.channelsLimitExceeded`. One
+    ///   Redis checks the limit in the script itself.
     public func publish(
-        batch: [Outgoing], store: Bool? = nil, channelInfo: Bool = false
+        batch: [Outgoing], store: Bool? = nil, channelInfo: Bool = false, refusing: NewChannelRefusal = .none
     ) -> EventLoopFuture<[PublishedMessage]> {
         let store = store ?? settings.storeMessages
         var commands: [[RedisArgument]] = []
         var channels: [String] = []
         for message in batch {
             for channel in message.channels {
-                commands.append(publishCommand(channel, message, store: store, channelInfo: channelInfo))
+                var command = publishCommand(channel, message, store: store, channelInfo: channelInfo)
+                if settings.sharded && refusing.refuses(isWildcard(channel)) { command.append("1") }
+                commands.append(command)
                 channels.append(channel)
             }
         }
@@ -136,9 +161,13 @@ public final class HeraldPublisher: Sendable {
         }
     }
 
+    private func isWildcard(_ channel: String) -> Bool {
+        ChannelPath.isWildcard(channel, prefix: settings.wildcardChannelPrefix)
+    }
+
     /// The live set a channel is counted in, and that set's limit (0: none).
     private func live(_ channel: String) -> (key: String, max: Int) {
-        if ChannelPath.isWildcard(channel, prefix: settings.wildcardChannelPrefix) {
+        if isWildcard(channel) {
             return (settings.keys.liveWildcard, settings.maxNumberOfWildcardChannels ?? 0)
         }
         return (settings.keys.live, settings.maxNumberOfChannels ?? 0)
@@ -276,6 +305,7 @@ public final class HeraldPublisher: Sendable {
     /// message, and live for ``Settings/channelInactivity`` unless called again or published to.
     /// Called again for a channel that exists, it only keeps it alive.
     public func create(_ channels: [String]) -> EventLoopFuture<Void> {
+        guard !settings.sharded else { return createSharded(channels).map { _ in () } }
         let keys = settings.keys
         let commands: [[RedisArgument]] = channels.map { channel in
             let live = self.live(channel)
@@ -293,19 +323,49 @@ public final class HeraldPublisher: Sendable {
         }
     }
 
+    /// ``create(_:)`` on a Redis Cluster (``Settings/sharded``): for each channel whether it was
+    /// created and how many seconds it now lives, so the caller can list it and count it.
+    public func createSharded(
+        _ channels: [String], refusing: NewChannelRefusal = .none
+    ) -> EventLoopFuture<[(created: Bool, lifetime: Int)]> {
+        let commands: [[RedisArgument]] = channels.map { channel in
+            [
+                "EVALSHA", RedisArgument(Self.createShardedScript.sha1), 1, RedisArgument(settings.keys.meta(channel)),
+                RedisArgument(channel), RedisArgument(Int(settings.channelRetention)),
+                RedisArgument(Int(settings.channelInactivity)), refusing.refuses(isWildcard(channel)) ? "1" : "0",
+            ]
+        }
+        return runScriptBatch(commands, script: Self.createShardedScript).flatMapThrowing { replies in
+            if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
+            return try replies.map { reply in
+                let fields = reply.array ?? []
+                if fields.first?.int == -1 { throw ProtocolError.channelsLimitExceeded }
+                guard fields.count == 2, let created = fields[0].int, let lifetime = fields[1].int else {
+                    throw RedisError.protocolViolation("create script answered \(reply)")
+                }
+                return (created == 1, lifetime)
+            }
+        }
+    }
+
     /// Deletes channels; their subscribers on every node get `notice` as the id -2 message.
     /// Returns the channels that existed.
     public func delete(_ channels: [String], notice: [UInt8]) -> EventLoopFuture<[String]> {
         let keys = settings.keys
+        let script = settings.sharded ? Self.deleteShardedScript : Self.deleteScript
         let commands: [[RedisArgument]] = channels.map { channel in
-            [
-                "EVALSHA", RedisArgument(Self.deleteScript.sha1), 4, RedisArgument(keys.meta(channel)),
-                RedisArgument(keys.log(channel)), RedisArgument(keys.channels), RedisArgument(live(channel).key),
-                RedisArgument(channel),
-                RedisArgument(keys.pubsub(channel)), RedisArgument(notice),
+            let channelKeys: [RedisArgument] =
+                settings.sharded
+                ? [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))]
+                : [
+                    RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel)), RedisArgument(keys.channels),
+                    RedisArgument(live(channel).key),
+                ]
+            return ["EVALSHA", RedisArgument(script.sha1), RedisArgument(channelKeys.count)] + channelKeys + [
+                RedisArgument(channel), RedisArgument(keys.pubsub(channel)), RedisArgument(notice),
             ]
         }
-        return runScriptBatch(commands, script: Self.deleteScript).flatMapThrowing { replies in
+        return runScriptBatch(commands, script: script).flatMapThrowing { replies in
             if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
             return zip(channels, replies).filter { $0.1.int == 1 }.map(\.0)
         }

@@ -91,13 +91,16 @@ public enum RedisScripts {
     /// out with `SPUBLISH` on the channel's shard alone. Cluster-wide lists (the channel listing,
     /// totals, the live set a channel limit counts) are not kept.
     ///
-    /// KEYS: meta, log, and optionally subscribers. ARGV: as ``publish`` (the first nine). Returns
-    /// `{id, time, tag}`; with subscribers also the stored messages and the subscribers every node
-    /// registered, live or not: `{id, time, tag, stored, subscribers}`.
+    /// KEYS: meta, log, and optionally subscribers. ARGV: as ``publish`` (the first nine), then
+    /// optionally `1` to refuse creating the channel (the node's view of the cluster's channel
+    /// limit). Returns `{id, time, tag}`; with subscribers also the stored messages and the
+    /// subscribers every node registered, live or not: `{id, time, tag, stored, subscribers}`;
+    /// `{-1}` when the channel is new and creating it was refused.
     public static let publishSharded = #"""
         local clock = redis.call('TIME')
         local now = tonumber(clock[1])
         local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch')
+        if meta[1] == false and ARGV[10] == '1' then return {-1} end
         \#(assignID)
         \#(storeAndEncode)
         redis.call('SPUBLISH', ARGV[9], envelope)
@@ -132,9 +135,19 @@ public enum RedisScripts {
         local existed = redis.call('DEL', KEYS[1], KEYS[2])
         redis.call('ZREM', KEYS[3], ARGV[1])
         if KEYS[4] then redis.call('ZREM', KEYS[4], ARGV[1]) end
-        if existed > 0 then
-          redis.call('PUBLISH', ARGV[2], string.format('1 -2 0 0 %d 0 0\n', #ARGV[1]) .. ARGV[1] .. ARGV[3])
-        end
+        if existed > 0 then redis.call('PUBLISH', ARGV[2], \#(deletedNotice)) end
+        if existed > 0 then return 1 else return 0 end
+        """#
+
+    /// The id -2 envelope telling subscribers the channel (ARGV[1]) is gone, with the notice ARGV[3].
+    static let deletedNotice = #"string.format('1 -2 0 0 %d 0 0\n', #ARGV[1]) .. ARGV[1] .. ARGV[3]"#
+
+    /// ``delete`` for Redis Cluster: the channel's own keys, the notice by `SPUBLISH`.
+    ///
+    /// KEYS: meta, log. ARGV: as ``delete``. Returns 1 if the channel existed, else 0.
+    public static let deleteSharded = #"""
+        local existed = redis.call('DEL', KEYS[1], KEYS[2])
+        if existed > 0 then redis.call('SPUBLISH', ARGV[2], \#(deletedNotice)) end
         if existed > 0 then return 1 else return 0 end
         """#
 
@@ -164,21 +177,52 @@ public enum RedisScripts {
               return -1
             end
           end
-          redis.call('HSET', KEYS[1], 'last_id', 0)
-          redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
+          \#(newMeta)
           created = 1
         end
         local ttl = tonumber(ARGV[2])
         if live and (last == false or last == '0') then ttl = tonumber(ARGV[3]) end
-        local current = redis.call('TTL', KEYS[1])
-        if current < ttl then
-          redis.call('EXPIRE', KEYS[1], ttl)
-          current = ttl
-        end
+        \#(extendExpiry)
         if live then redis.call('ZADD', live, now + current, ARGV[1]) end
         if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
           redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], 'channel_seq', 1), ARGV[1])
         end
         return created
+        """#
+
+    /// A channel with no message: `meta` (KEYS[1]) with id 0 and its generation.
+    static let newMeta = #"""
+        redis.call('HSET', KEYS[1], 'last_id', 0)
+        redis.call('HSETNX', KEYS[1], 'epoch', clock[1] .. string.format('%06d', tonumber(clock[2])))
+        """#
+
+    /// `meta`'s expiry raised to `ttl` seconds, never lowered; `current` is the one it ends with.
+    static let extendExpiry = #"""
+        local current = redis.call('TTL', KEYS[1])
+        if current < ttl then
+          redis.call('EXPIRE', KEYS[1], ttl)
+          current = ttl
+        end
+        """#
+
+    /// ``create`` for Redis Cluster: the channel's `meta` alone. The node lists the channel and
+    /// counts it against the channel limit itself (docs/REDIS.md).
+    ///
+    /// KEYS: meta. ARGV: channel, channel retention (s), channel inactivity (s), and optionally `1`
+    /// to refuse creating it. Returns `{created (1|0), seconds the channel now lives}`, or `{-1}`
+    /// when it is new and creating it was refused.
+    public static let createSharded = #"""
+        local clock = redis.call('TIME')
+        local last = redis.call('HGET', KEYS[1], 'last_id')
+        local created = 0
+        if last == false then
+          if ARGV[4] == '1' then return {-1} end
+          \#(newMeta)
+          created = 1
+        end
+        local ttl = tonumber(ARGV[2])
+        if last == false or last == '0' then ttl = tonumber(ARGV[3]) end
+        \#(extendExpiry)
+        return {created, current}
         """#
 }

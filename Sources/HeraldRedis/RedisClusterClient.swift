@@ -152,7 +152,10 @@ public final class RedisClusterClient: Sendable {
             state.refreshing = promise.futureResult
             return (nil, state.map.masters.map(url(of:)) + seeds)
         }
-        if let ongoing { return ongoing.hop(to: loop) }
+        if let ongoing {
+            ongoing.cascade(to: promise)
+            return promise.futureResult
+        }
         RedisClusterTopology.discover(seeds: sources, on: group, logger: logger).whenComplete { [self] result in
             switch result {
             case .success(let map):

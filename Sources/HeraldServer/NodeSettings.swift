@@ -139,6 +139,8 @@ public struct NodeSettings: Sendable {
     // Cluster
     /// `redis://[:password@]host[:port][/db]`: use the Redis engine; nil keeps the in-memory one.
     public var redis: String?
+    /// Seed URLs of a Redis Cluster: use the Redis engine on it (sharded pub/sub); excludes ``redis``.
+    public var redisCluster: [String]?
     /// Prefix of every Redis key.
     public var redisPrefix = "herald:"
     /// How long a channel's counters outlive its last publish in Redis (ids never restart meanwhile).

@@ -104,9 +104,12 @@ struct RedisScriptsCommand: ParsableCommand {
     enum Name: String, ExpressibleByArgument, CaseIterable {
         case publish, read, delete, create
         case publishSharded = "publish-sharded"
+        case deleteSharded = "delete-sharded"
+        case createSharded = "create-sharded"
     }
 
-    @Argument(help: "publish, publish-sharded (Redis Cluster), read, delete or create.") var name: Name
+    @Argument(help: "publish, read, delete, create; on a Redis Cluster: publish-, delete-, create-sharded.")
+    var name: Name
 
     func run() {
         switch name {
@@ -114,7 +117,9 @@ struct RedisScriptsCommand: ParsableCommand {
         case .publishSharded: print(RedisScripts.publishSharded)
         case .read: print(RedisScripts.read)
         case .delete: print(RedisScripts.delete)
+        case .deleteSharded: print(RedisScripts.deleteSharded)
         case .create: print(RedisScripts.create)
+        case .createSharded: print(RedisScripts.createSharded)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldRedis
 import HeraldServer
 import Logging
 import Metrics
@@ -152,6 +153,11 @@ struct ServeCommand: AsyncParsableCommand {
     // MARK: Cluster
     @Option(help: "Use Redis for pub/sub and the backlog: redis://[:password@]host[:port][/db] (default: in memory).")
     var redis: String?
+    @Option(
+        help: ArgumentHelp(
+            "Use a Redis Cluster instead: comma-separated seed URLs, redis://[user:password@]host:port,…",
+            valueName: "seeds"))
+    var redisCluster: String?
     @Option(help: "Prefix of every Redis key.") var redisPrefix = "herald:"
     @Option(help: "How long a channel's ids outlive its last publish in Redis.")
     var channelRetention = TimeSpan.seconds(86_400)
@@ -185,6 +191,17 @@ struct ServeCommand: AsyncParsableCommand {
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if maxNumberOfChannels < 0 { throw ValidationError("--max-number-of-channels must be ≥ 0.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
+        if !(redis ?? "").isEmpty && !(redisCluster ?? "").isEmpty {
+            throw ValidationError("--redis and --redis-cluster exclude each other: one Redis, or a Redis Cluster.")
+        }
+        if let redisCluster, !redisCluster.isEmpty {
+            for seed in redisCluster.split(separator: ",", omittingEmptySubsequences: false) {
+                do { _ = try RedisURL(String(seed)) } catch {
+                    let shown = ServeConfiguration.withoutPassword(String(seed))
+                    throw ValidationError("--redis-cluster: '\(shown)' is not a Redis URL.")
+                }
+            }
+        }
         if let maxConnections, maxConnections < 0 { throw ValidationError("--max-connections must be ≥ 0.") }
         if maxConnectionsPerAddress < 0 { throw ValidationError("--max-connections-per-address must be ≥ 0.") }
         if maxAdminConnections < 1 { throw ValidationError("--max-admin-connections must be ≥ 1.") }
@@ -275,6 +292,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.webSocketTemplates = templates(
             s.webSocketTemplates, websocketHeaderTemplate, websocketMessageTemplate, websocketFooterTemplate)
         s.redis = redis.flatMap { $0.isEmpty ? nil : $0 }
+        s.redisCluster = redisCluster.flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) }
         s.redisPrefix = redisPrefix
         s.channelRetention = channelRetention
         s.nodeID = nodeId.flatMap { $0.isEmpty ? nil : $0 }

@@ -159,6 +159,9 @@ extension ServeConfiguration {
                 : (Self.value(of: option, in: arguments) ?? "")
             if Self.secrets.contains(option.long), source != .defaultValue { value = "(set)" }
             if option.long == "redis" { value = Self.withoutPassword(value) }
+            if option.long == "redis-cluster" {
+                value = value.split(separator: ",").map { Self.withoutPassword(String($0)) }.joined(separator: ",")
+            }
             let padding = String(repeating: " ", count: width - option.long.count)
             lines.append("\(option.long)\(padding)  \(Self.quoted(value))  # \(source.rawValue)")
         }

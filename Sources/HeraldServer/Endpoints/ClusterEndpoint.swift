@@ -19,7 +19,7 @@ struct ClusterEndpoint: Endpoint {
         let body =
             #"{"node": "\#(JSONEscaping.escaped(settings.identity))", "#
             + #""advertise": "\#(JSONEscaping.escaped(settings.advertisedAddress))", "#
-            + #""engine": "\#(settings.redis == nil ? "memory" : "redis")", "draining": \#(node.isDraining), "#
+            + #""engine": "\#(settings.redisCluster != nil ? "redis-cluster" : settings.redis == nil ? "memory" : "redis")", "draining": \#(node.isDraining), "#
             + #""misrouted_subscribers": \#(cluster.misroutedSubscribers), "#
             + "\"nodes\": [" + members.joined(separator: ", ") + "]}\r\n"
         var headers = HTTPHeaders()

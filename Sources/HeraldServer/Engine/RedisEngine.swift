@@ -12,9 +12,17 @@ import NIOCore
 /// connection with one SUBSCRIBE per locally hosted channel; ``ChannelFeeds`` turns it into an
 /// in-order, gap-free stream. Each node reports its subscriber counts to Redis every second, so
 /// channel info is cluster-wide and a dead node's counts vanish within a few seconds.
+///
+/// On a Redis Cluster (``Configuration/cluster``) commands go to each slot's master, the scripts
+/// are the sharded ones (`SPUBLISH`, one slot each), pub/sub is one `SSUBSCRIBE` connection per
+/// shard, and the node keeps the cluster-wide lists itself (``ClusterLedger``). Every beat while a
+/// connection is down, and every ten otherwise, the node reads the slot map again and moves its
+/// subscriptions to the masters now serving them (a failover), then repairs from the backlogs.
 public final class RedisEngine: MessageEngine {
     public struct Configuration: Sendable {
         public var url: RedisURL
+        /// Seeds of a Redis Cluster; nil for one Redis at ``url``.
+        public var cluster: [RedisURL]?
         /// This node's name in Redis (subscriber counts, membership).
         public var nodeID: String
         public var publisher = HeraldPublisher.Settings()
@@ -44,9 +52,13 @@ public final class RedisEngine: MessageEngine {
     }
 
     let configuration: Configuration
-    let client: RedisClientGroup
+    let client: any RedisCommandService
     let publisher: HeraldPublisher
-    let subscriber: RedisSubscriber
+    let subscriber: any RedisPubSubService
+    /// Set on a Redis Cluster: the cluster-wide lists this node keeps.
+    private let ledger: NIOLockedValueBox<ClusterLedger>?
+    /// Set while the slot map is being read again and subscriptions moved.
+    private let following = NIOLockedValueBox(false)
     let feeds: ChannelFeeds
     /// This node's presence entries in Redis.
     let presenceShare: RedisPresence
@@ -72,16 +84,29 @@ public final class RedisEngine: MessageEngine {
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        client = RedisClientGroup(url: configuration.url, eventLoopGroup: group, logger: logger)
-        publisher = HeraldPublisher(redis: client, settings: configuration.publisher)
-        presenceShare = RedisPresence(client: client, keys: configuration.publisher.keys)
-        let sink = self.sink
+        var settings = configuration.publisher
+        settings.sharded = configuration.cluster != nil
         let loop = group.next()
+        let clusterClient = configuration.cluster.map {
+            RedisClusterClient(seeds: $0, eventLoopGroup: group, logger: logger)
+        }
+        client = clusterClient ?? RedisClientGroup(url: configuration.url, eventLoopGroup: group, logger: logger)
+        publisher = HeraldPublisher(redis: client, settings: settings)
+        presenceShare = RedisPresence(client: client, keys: settings.keys)
+        ledger = clusterClient.map { _ in NIOLockedValueBox(ClusterLedger(settings: settings)) }
+        let sink = self.sink
         let feeds = ChannelFeeds(
             loop: loop, publisher: publisher, logger: logger, sink: { sink.withLockedValue { $0 } })
         self.feeds = feeds
-        subscriber = RedisSubscriber(url: configuration.url, eventLoopGroup: loop, logger: logger) { channel, payload in
+        let onMessage: RedisSubscriber.MessageHandler = { channel, payload in
             feeds.received(pubsubChannel: channel, payload: payload)
+        }
+        if let clusterClient {
+            subscriber = RedisClusterSubscriber(
+                cluster: clusterClient, eventLoopGroup: loop, logger: logger, onMessage: onMessage)
+        } else {
+            subscriber = RedisSubscriber(
+                url: configuration.url, eventLoopGroup: loop, logger: logger, onMessage: onMessage)
         }
         subscriber.onResubscribed = { feeds.repairAll() }
     }
@@ -95,12 +120,18 @@ public final class RedisEngine: MessageEngine {
     public var registersMembers: Bool { true }
 
     public func start(on loop: any EventLoop) {
-        client.start().whenFailure { [logger, configuration] error in
+        let started = client.start()
+        started.whenFailure { [logger, configuration] error in
             logger.warning(
                 "redis not reachable yet; retrying",
                 metadata: ["redis.address": "\(configuration.url.address)", "redis.error": "\(error)"])
         }
-        subscriber.start()
+        // A cluster's shards are known once the client has read the slot map.
+        if ledger != nil {
+            started.whenSuccess { [subscriber] in _ = subscriber.start() }
+        } else {
+            _ = subscriber.start()
+        }
         refreshStoredMessagesIfOld()
         let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [weak self] _ in
             self?.heartbeat()
@@ -155,10 +186,12 @@ public final class RedisEngine: MessageEngine {
     // MARK: MessageEngine
 
     public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]> {
+        let outgoing = HeraldPublisher.Outgoing(
+            channels: request.channels, text: request.text, eventID: request.eventID, eventType: request.eventType)
         let published = publisher.publish(
-            request.text, to: request.channels, eventID: request.eventID, eventType: request.eventType,
-            store: request.store, channelInfo: request.channelInfo)
+            batch: [outgoing], store: request.store, channelInfo: request.channelInfo, refusing: refusal)
         return unavailable(published, on: loop).map { [self] results in
+            note(results)
             for result in results where result.id == 1 { recordEvent("channel_created", channel: result.channel) }
             return results.map { result in
                 let message = Message(
@@ -176,6 +209,9 @@ public final class RedisEngine: MessageEngine {
     public func delete(_ channels: [String], notice: [UInt8], on loop: any EventLoop) -> EventLoopFuture<[String]> {
         let targets = channels.filter { $0 != configuration.eventsChannelID }
         return unavailable(publisher.delete(targets, notice: notice), on: loop).map { [self] deleted in
+            if let unlisted = ledger?.withLockedValue({ $0.deleted(deleted) }), !unlisted.isEmpty {
+                client.send(batch: unlisted).whenFailure { [self] in logFailure($0) }
+            }
             for channel in deleted { recordEvent("channel_destroyed", channel: channel) }
             return deleted
         }
@@ -206,7 +242,54 @@ public final class RedisEngine: MessageEngine {
     }
 
     public func create(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<Void> {
-        unavailable(publisher.create(channels), on: loop)
+        unavailable(create(channels), on: loop)
+    }
+
+    /// Creates channels, or keeps them alive; on a cluster, notes them in the ledger.
+    private func create(_ channels: [String]) -> EventLoopFuture<Void> {
+        guard let ledger else { return publisher.create(channels) }
+        let now = UnixClock.milliseconds()
+        return publisher.createSharded(channels, refusing: refusal).map { results in
+            ledger.withLockedValue { ledger in
+                for (channel, result) in zip(channels, results) {
+                    ledger.kept(channel, created: result.created, lifetime: result.lifetime, nowMilliseconds: now)
+                }
+            }
+        }
+    }
+
+    // MARK: Redis Cluster
+
+    /// The kinds of channel a cluster's limits refuse to create now (nothing on one Redis, whose
+    /// scripts check the limit themselves).
+    private var refusal: HeraldPublisher.NewChannelRefusal {
+        ledger?.withLockedValue { $0.refusal } ?? .none
+    }
+
+    /// Notes what published messages did, for the lists this node keeps on a cluster.
+    private func note(_ results: [PublishedMessage]) {
+        guard let ledger else { return }
+        let now = UnixClock.milliseconds()
+        ledger.withLockedValue { ledger in
+            for result in results { ledger.published(result.channel, id: result.id, nowMilliseconds: now) }
+        }
+    }
+
+    /// Reads the slot map again and moves subscriptions whose slot has a new master (a failover, a
+    /// resharding); the moved ones are repaired from the backlogs once subscribed. One at a time.
+    private func followSlotMap() {
+        guard let cluster = client as? RedisClusterClient, let shards = subscriber as? RedisClusterSubscriber,
+            following.withLockedValue({ busy in
+                defer { busy = true }
+                return !busy
+            })
+        else { return }
+        cluster.refreshSlotMap().flatMap { shards.rebalance() }.whenComplete { [following, logger] result in
+            following.withLockedValue { $0 = false }
+            if case .failure(let error) = result {
+                logger.debug("redis cluster slot map not read", metadata: ["redis.error": "\(error)"])
+            }
+        }
     }
 
     public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
@@ -366,12 +449,11 @@ public final class RedisEngine: MessageEngine {
     /// script); while this node has subscribers on it, it is renewed. Channels with messages live
     /// for the retention from their last publish and need nothing.
     private func keepHostedChannelsAlive() {
-        let publisher = self.publisher
-        feeds.loop.execute { [feeds] in
+        feeds.loop.execute { [self] in
             let channels = feeds.channelsWithoutMessages()
             guard !channels.isEmpty else { return }
             // A refusal (the channel expired meanwhile and the cluster is full) changes nothing here.
-            publisher.create(channels).whenComplete { _ in }
+            create(channels).whenComplete { _ in }
         }
     }
 
@@ -407,11 +489,14 @@ public final class RedisEngine: MessageEngine {
         if round % keepAliveEvery == 0 { keepHostedChannelsAlive() }
         presenceShare.beat(sink, expiry: expiry, registered: !left.withLockedValue { $0 })
         let rejoined = !left.withLockedValue { $0 }
-        client.send(batch: commands).whenSuccess { [reported, rewriteCounts] replies in
+        let listed = ledger?.withLockedValue { $0.beat(nowMilliseconds: Int64(now)) } ?? []
+        if ledger != nil && (round % 10 == 0 || !client.isConnected || !subscriber.isConnected) { followSlotMap() }
+        client.send(batch: commands + listed).whenSuccess { [reported, rewriteCounts, ledger] replies in
             // ZADD answering 1 means this node was not registered: Redis lost its data (or this
             // is the first beat). Write every count again on the next beat.
             reported.withLockedValue { $0 = counts }
             rewriteCounts.withLockedValue { $0 = rejoined && replies.first?.int == 1 }
+            ledger?.withLockedValue { $0.counted(Array(replies.suffix(2))) }
         }
     }
 }

@@ -14,7 +14,7 @@ import NIOCore
 /// time to live; a live node later removes a dead run's entries through its index.
 final class RedisPresence: Sendable {
     let run: String
-    private let client: RedisClientGroup
+    private let client: any RedisCommandExecutor
     private let keys: RedisKeys
     /// Set when Redis did not know this run (it lost its data, or a live node took the run for
     /// dead and removed its entries): the next beat writes everything again.
@@ -24,7 +24,7 @@ final class RedisPresence: Sendable {
     /// How long a run may miss its heartbeat before a live node removes its entries.
     static let deadAfterMilliseconds = 30_000
 
-    init(client: RedisClientGroup, keys: RedisKeys) {
+    init(client: any RedisCommandExecutor, keys: RedisKeys) {
         self.client = client
         self.keys = keys
         var generator = SystemRandomNumberGenerator()

@@ -37,15 +37,19 @@ public final class HeraldNode: Service {
         let chosen: any MessageEngine
         if let engine {
             chosen = engine
-        } else if let redis = settings.redis {
-            let url: RedisURL
-            do { url = try RedisURL(redis) } catch {
+        } else if let redis = settings.redisCluster.map({ $0 }) ?? settings.redis.map({ [$0] }) {
+            let urls: [RedisURL]
+            do { urls = try redis.map(RedisURL.init) } catch {
                 try? group.syncShutdownGracefully()
                 throw error
             }
-            chosen = RedisEngine(
-                configuration: .init(url: url, nodeID: settings.identity, settings: settings), group: group,
-                logger: logger)
+            guard let first = urls.first else {
+                try? group.syncShutdownGracefully()
+                throw RedisError.invalidURL("no Redis Cluster seed given")
+            }
+            var configuration = RedisEngine.Configuration(url: first, nodeID: settings.identity, settings: settings)
+            if settings.redisCluster != nil { configuration.cluster = urls }
+            chosen = RedisEngine(configuration: configuration, group: group, logger: logger)
         } else {
             chosen = MemoryEngine(configuration: .init(settings))
         }
@@ -182,7 +186,9 @@ public final class HeraldNode: Service {
         let auth = [settings.grantKey != nil ? "grants" : nil, settings.authURL != nil ? "cookie check" : nil]
             .compactMap { $0 }
         let engine: String
-        if let redis = settings.redis, let url = try? RedisURL(redis) {
+        if let seeds = settings.redisCluster {
+            engine = "redis cluster \(seeds.compactMap { try? RedisURL($0).address }.joined(separator: ","))"
+        } else if let redis = settings.redis, let url = try? RedisURL(redis) {
             engine = "redis \(url.address)"
         } else {
             engine = "memory"

@@ -1,0 +1,118 @@
+import Foundation
+import HeraldTesting
+import Testing
+
+/// Herald nodes on a real Redis Cluster (`--redis-cluster`): messages of channels on every shard
+/// reach subscribers on another node exactly once and in order, carried by sharded pub/sub only;
+/// backlogs, resume, channel info, listing, totals, delete and the channel limit work as on one
+/// Redis.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct RedisClusterNodeTests {
+    /// Nodes A, B… on `cluster`, with `arguments`.
+    static func nodes(
+        _ count: Int, on cluster: RedisClusterProcess, _ arguments: [String] = []
+    ) async throws -> [HeraldProcess] {
+        var nodes: [HeraldProcess] = []
+        do {
+            for index in 0..<count {
+                let name = String(UnicodeScalar(UInt8(ascii: "A") + UInt8(index)))
+                nodes.append(
+                    try await HeraldProcess.start(
+                        ["--redis-cluster", cluster.seeds.joined(separator: ","), "--node-id", name] + arguments))
+            }
+        } catch {
+            for node in nodes { node.stop() }
+            throw error
+        }
+        return nodes
+    }
+
+    /// `INFO commandstats` of each master: how many times it ran `command` (0 if never).
+    static func calls(_ command: String, on cluster: RedisClusterProcess) async throws -> [Int] {
+        var counts: [Int] = []
+        for server in cluster.servers.prefix(cluster.masters) {
+            let info = try await server.command("INFO", "commandstats").string ?? ""
+            let head = "cmdstat_\(command):calls="
+            let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(head) }
+            let calls = line.flatMap { $0.dropFirst(head.count).split(separator: ",").first }
+            counts.append(calls.flatMap { Int($0) } ?? 0)
+        }
+        return counts
+    }
+
+    @Test func messagesOfEveryShardReachTheOtherNodeOnceInOrderBySharedPubSubOnly() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3)
+        defer { cluster.stop() }
+        let nodes = try await Self.nodes(2, on: cluster)
+        defer { for node in nodes { node.stop() } }
+        let (a, b) = (nodes[0], nodes[1])
+        let channels = (0..<12).map { "room\($0)" }
+        let stream = try await HTTPStream.connect(port: a.port, "/ev/" + channels.joined(separator: "/"))
+        defer { stream.close() }
+        for channel in channels { try #require(try await a.waitForSubscribers(channel, count: 1)) }
+
+        for round in 1...5 {
+            for channel in channels { try await b.publish(channel, "\(channel) m\(round)") }
+        }
+        let received = try await Received.events(stream, count: 60)
+        for channel in channels {
+            let mine = received.filter { $0.message.channel == channel }.map(\.message)
+            #expect(mine.map(\.text) == (1...5).map { "\(channel) m\($0)" }, "\(channel): \(mine)")
+            #expect(mine.map(\.id) == Array(1...5))
+        }
+        #expect(received.count == 60, "\(received.count) events")
+
+        // Sharded pub/sub only, on every shard: the channels spread over all three.
+        #expect(try await Self.calls("publish", on: cluster) == [0, 0, 0])
+        let sharded = try await Self.calls("spublish", on: cluster)
+        let scripts = try await Self.calls("evalsha", on: cluster)
+        #expect(sharded.allSatisfy { $0 > 0 } && sharded.reduce(0, +) >= 60, "\(sharded), scripts \(scripts)")
+
+        // A subscriber on B resumes from the cursor of message 3 of room0: exactly the rest.
+        let cursor = try #require(received.first { $0.message.channel == "room0" && $0.message.id == 3 }?.id)
+        let resumed = try await HTTPStream.connect(port: b.port, "/ev/room0", headers: [("Last-Event-ID", cursor)])
+        defer { resumed.close() }
+        #expect(try await Received.events(resumed, count: 2).map(\.message.text) == ["room0 m4", "room0 m5"])
+
+        // Channel info, the listing and the totals are cluster-wide (the listing within a beat).
+        let info = try #require(try await b.channelInfo("room7"))
+        #expect(JSON.int(info["published_messages"]) == 5 && JSON.int(info["stored_messages"]) == 5)
+        #expect(JSON.int(info["subscribers"]) == 1, "\(info)")
+        var listed: [String: Any] = [:]
+        for _ in 0..<60 {
+            listed = try await a.statsJSON("ALL")
+            if JSON.int(listed["channels"]) == 12 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(JSON.int(listed["channels"]) == 12, "\(listed)")
+        #expect((listed["infos"] as? [Any])?.count == 12, "\(listed)")
+
+        // A delete on B ends A's subscriber of that channel with the notice.
+        #expect(try await b.admin("DELETE", "/pub?id=room5").status == 200)
+        _ = try await stream.readUntil(timeout: .seconds(5)) { $0.text.contains("Channel deleted") }
+        #expect(stream.text.contains("\"channel\":\"room5\""), "\(stream.text.suffix(300))")
+        #expect(try await b.channelInfo("room5") == nil)
+    }
+
+    @Test func theChannelLimitHoldsAcrossTheClusterWithinABeat() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3)
+        defer { cluster.stop() }
+        let nodes = try await Self.nodes(2, on: cluster, ["--max-number-of-channels", "5"])
+        defer { for node in nodes { node.stop() } }
+        for index in 0..<5 { try await nodes[index % 2].publish("full\(index)", "x") }
+        // The nodes count the live channels once a second.
+        var refused = false
+        for attempt in 0..<40 where !refused {
+            try await Task.sleep(for: .milliseconds(100))
+            let answer = try await nodes[1].admin("POST", "/pub?id=more\(attempt)", body: Array("y".utf8))
+            refused = answer.status == 403
+            #expect(answer.status == 403 || answer.status == 200, "\(answer)")
+        }
+        #expect(refused, "a sixth channel was never refused")
+        // The other node has counted too within a beat.
+        try await Task.sleep(for: .milliseconds(1_200))
+        // Channels that exist still take messages; a subscriber cannot make a new one either.
+        #expect(try await nodes[0].admin("POST", "/pub?id=full1", body: Array("z".utf8)).status == 200)
+        let subscriber = try await nodes[0].get("/lp/another", timeout: .seconds(3))
+        #expect(subscriber.status == 403, "\(subscriber)")
+    }
+}
