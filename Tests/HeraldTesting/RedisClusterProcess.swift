@@ -60,15 +60,23 @@ public final class RedisClusterProcess: Sendable {
         }
     }
 
-    /// Polls `CLUSTER INFO` on every node until each serves all slots; fails after 20 s.
+    /// Polls `CLUSTER INFO` on every node until each serves all slots, and every replica until
+    /// its link to its master is up (a replica that never synced refuses to take over); fails
+    /// after 20 s.
     public func waitUntilServing(timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
-        for server in servers {
+        for (index, server) in servers.enumerated() {
             while true {
                 let info = (try? await server.command("CLUSTER", "INFO"))?.string ?? ""
-                if info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384") { break }
+                let replication =
+                    index < masters ? "" : (try? await server.command("INFO", "replication"))?.string ?? ""
+                if info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
+                    && (index < masters || replication.contains("master_link_status:up"))
+                {
+                    break
+                }
                 guard ContinuousClock.now < deadline else {
-                    throw HarnessError("Redis Cluster not serving after \(timeout): \(info)\n\(logs)")
+                    throw HarnessError("Redis Cluster not serving after \(timeout): \(info)\(replication)\n\(logs)")
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }

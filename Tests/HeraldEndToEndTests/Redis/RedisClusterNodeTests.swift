@@ -26,6 +26,12 @@ import Testing
         return nodes
     }
 
+    /// A node's log without its request lines, for failure messages.
+    static func redisLines(_ log: String) -> String {
+        log.split(whereSeparator: \.isNewline).filter { !$0.contains("admin request") }.suffix(30)
+            .joined(separator: "\n")
+    }
+
     /// `INFO commandstats` of each master: how many times it ran `command` (0 if never).
     static func calls(_ command: String, on cluster: RedisClusterProcess) async throws -> [Int] {
         var counts: [Int] = []
@@ -114,5 +120,76 @@ import Testing
         #expect(try await nodes[0].admin("POST", "/pub?id=full1", body: Array("z".utf8)).status == 200)
         let subscriber = try await nodes[0].get("/lp/another", timeout: .seconds(3))
         #expect(subscriber.status == 403, "\(subscriber)")
+    }
+
+    /// A master is killed (-9) mid-stream and its replica promoted: the nodes follow the new slot
+    /// map, subscribe on the new master and repair from the backlogs. Every acknowledged message
+    /// reaches the subscriber exactly once and in order, unless its channel got the -4 notice for
+    /// what Redis lost before it replicated; the killed shard's channels keep getting messages.
+    @Test(.timeLimit(.minutes(2))) func aMasterFailoverLosesNothingSilently() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3, replicas: 1)
+        defer { cluster.stop() }
+        let nodes = try await Self.nodes(2, on: cluster)
+        defer { for node in nodes { node.stop() } }
+        let (a, b) = (nodes[0], nodes[1])
+        let channels = (0..<9).map { "fail\($0)" }
+        let stream = try await HTTPStream.connect(port: a.port, "/ev/" + channels.joined(separator: "/"))
+        defer { stream.close() }
+        for channel in channels { try #require(try await a.waitForSubscribers(channel, count: 1)) }
+
+        let victim = cluster.servers[0]
+        let killedAt = ContinuousClock.now + .seconds(1)
+        // Per channel, each acknowledged message and whether the cluster had answered a publish
+        // again (after the kill) a second before it: those must all arrive, notice or not.
+        var acknowledged: [String: [(text: String, afterRecovery: Bool)]] = [:]
+        var recoveredAt: ContinuousClock.Instant?
+        var statuses: [Int: Int] = [:]
+        var killed = false
+        var index = 0
+        let end = killedAt + .seconds(12)
+        while ContinuousClock.now < end {
+            if !killed && ContinuousClock.now >= killedAt {
+                victim.signal(SIGKILL)
+                killed = true
+            }
+            let channel = channels[index % channels.count]
+            let text = "\(channel) #\(index)"
+            index += 1
+            let answer = try? await b.admin("POST", "/pub?id=\(channel)", body: Array(text.utf8))
+            statuses[answer?.status ?? 0, default: 0] += 1
+            if answer?.status == 200 {
+                if killed && recoveredAt == nil && (statuses[503] ?? 0) > 0 { recoveredAt = .now }
+                let settled = recoveredAt.map { ContinuousClock.now > $0 + .seconds(1) } ?? false
+                acknowledged[channel, default: []].append((text, settled))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let failoverLog = cluster.logs.split(whereSeparator: \.isNewline)
+            .filter { $0.contains("ailover") || $0.hasPrefix("---") }.joined(separator: "\n")
+        for channel in channels {
+            let recovered = acknowledged[channel]?.contains { $0.afterRecovery } == true
+            let context = "\(statuses)\n\(Self.redisLines(b.output))\n\(failoverLog)"
+            try #require(recovered, "\(channel): publishing did not recover after the failover: \(context)")
+        }
+        let total = acknowledged.values.reduce(0) { $0 + $1.count }
+        _ = try await stream.readUntil(timeout: .seconds(15)) { _ in
+            ((try? Received.events(stream))?.filter { $0.message.id > 0 }.count ?? 0) >= total
+        }
+        try await stream.drain(for: .milliseconds(500))
+        let events = try Received.events(stream).map(\.message)
+        for channel in channels {
+            let mine = events.filter { $0.channel == channel }
+            let texts = mine.filter { $0.id > 0 }.map(\.text)
+            let received = Set(texts)
+            let expected = acknowledged[channel] ?? []
+            let known = Set(expected.map(\.text))
+            #expect(received.count == texts.count, "\(channel): duplicates in \(texts)")
+            #expect(texts.allSatisfy(known.contains), "\(channel): messages nobody acknowledged")
+            #expect(texts == expected.map(\.text).filter(received.contains), "\(channel): out of order")
+            let late = expected.filter { $0.afterRecovery && !received.contains($0.text) }
+            #expect(late.isEmpty, "\(channel): lost after the failover \(late.map(\.text))")
+            let lost = expected.filter { !received.contains($0.text) }.map(\.text)
+            #expect(lost.isEmpty || mine.contains { $0.id == -4 }, "\(channel): lost silently \(lost)")
+        }
     }
 }
