@@ -8,10 +8,13 @@ public struct PublishRequest: Sendable {
     public var store: Bool
     /// The publisher's answer shows channel info: read it in the same step as the publish.
     public var channelInfo: Bool
+    /// The publisher's `Idempotency-Key`: a publish with a key seen on a channel within the
+    /// engine's window answers as the first did, and is neither stored nor sent again.
+    public var idempotencyKey: String?
 
     public init(
         channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil, store: Bool,
-        channelInfo: Bool = false
+        channelInfo: Bool = false, idempotencyKey: String? = nil
     ) {
         self.channels = channels
         self.text = text
@@ -19,6 +22,7 @@ public struct PublishRequest: Sendable {
         self.eventType = eventType
         self.store = store
         self.channelInfo = channelInfo
+        self.idempotencyKey = idempotencyKey
     }
 }
 

@@ -24,6 +24,7 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let channelNotAuthorized = ProtocolError(
         status: 403, explain: "Channel id not authorized for this method.")
     public static let emptyPost = ProtocolError(status: 400, explain: "Empty post requests are not allowed.")
+    public static let invalidIdempotencyKey = ProtocolError(status: 400, explain: "Idempotency-Key is invalid.")
     public static let eventsChannelReadOnly = ProtocolError(
         status: 403, explain: "Only internal routines can change events channel.")
     public static let tooManyWildcardChannels = ProtocolError(

@@ -68,6 +68,9 @@ public final class HeraldPublisher: Sendable {
         /// `SPUBLISH` (``RedisScripts/publishSharded``). The cluster-wide lists are not kept then:
         /// no channel listing or totals, and `maxNumberOfChannels` is not counted.
         public var sharded = false
+        /// How long a publish's idempotency key is remembered (seconds): a publish with a key seen
+        /// within it answers as the first did and is not stored or sent again.
+        public var idempotencyWindow: Int64 = 300
 
         public init() {}
     }
@@ -78,12 +81,20 @@ public final class HeraldPublisher: Sendable {
         public var text: [UInt8]
         public var eventID: String?
         public var eventType: String?
+        /// Makes a retried publish harmless: one with the same key within
+        /// ``Settings/idempotencyWindow`` answers with the first one's id, time and tag, and is
+        /// neither stored nor sent again (per channel).
+        public var idempotencyKey: String?
 
-        public init(channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil) {
+        public init(
+            channels: [String], text: [UInt8], eventID: String? = nil, eventType: String? = nil,
+            idempotencyKey: String? = nil
+        ) {
             self.channels = channels
             self.text = text
             self.eventID = eventID
             self.eventType = eventType
+            self.idempotencyKey = idempotencyKey
         }
     }
 
@@ -149,9 +160,9 @@ public final class HeraldPublisher: Sendable {
         var channels: [String] = []
         for message in batch {
             for channel in message.channels {
-                var command = publishCommand(channel, message, store: store, channelInfo: channelInfo)
-                if settings.sharded && refusing.refuses(isWildcard(channel)) { command.append("1") }
-                commands.append(command)
+                let refused = settings.sharded && refusing.refuses(isWildcard(channel))
+                commands.append(
+                    publishCommand(channel, message, store: store, channelInfo: channelInfo, refused: refused))
                 channels.append(channel)
             }
         }
@@ -174,29 +185,33 @@ public final class HeraldPublisher: Sendable {
     }
 
     private func publishCommand(
-        _ channel: String, _ message: Outgoing, store: Bool, channelInfo: Bool
+        _ channel: String, _ message: Outgoing, store: Bool, channelInfo: Bool, refused: Bool
     ) -> [RedisArgument] {
         let keys = settings.keys
-        let arguments: [RedisArgument] = [
+        var arguments: [RedisArgument] = [
             RedisArgument(channel), RedisArgument(message.text),
             RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
             RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
             RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
         ]
+        var channelKeys = [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))]
+        let script: RedisScript
         if settings.sharded {
-            var channelKeys = [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))]
+            script = Self.publishShardedScript
             if channelInfo { channelKeys.append(RedisArgument(keys.subscribers(channel))) }
-            return ["EVALSHA", RedisArgument(Self.publishShardedScript.sha1), RedisArgument(channelKeys.count)]
-                + channelKeys + arguments
+            arguments.append(refused ? "1" : "0")
+        } else {
+            script = Self.publishScript
+            let live = self.live(channel)
+            channelKeys += [RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(live.key)]
+            if channelInfo { channelKeys += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
+            arguments.append(RedisArgument(live.max))
         }
-        let live = self.live(channel)
-        var command: [RedisArgument] = [
-            "EVALSHA", RedisArgument(Self.publishScript.sha1), channelInfo ? 7 : 5,
-            RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel)), RedisArgument(keys.channels),
-            RedisArgument(keys.stats), RedisArgument(live.key),
-        ]
-        if channelInfo { command += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
-        return command + arguments + [RedisArgument(live.max)]
+        if let key = message.idempotencyKey {
+            channelKeys.append(RedisArgument(keys.idempotency(channel, key: key)))
+            arguments.append(RedisArgument(Int(max(1, settings.idempotencyWindow))))
+        }
+        return ["EVALSHA", RedisArgument(script.sha1), RedisArgument(channelKeys.count)] + channelKeys + arguments
     }
 
     static func published(_ channel: String, _ reply: RESPValue) throws -> PublishedMessage {
@@ -445,17 +460,28 @@ extension HeraldPublisher {
 
 extension HeraldPublisher {
     /// Publishes a text message to one channel.
+    ///
+    /// With an `idempotencyKey`, publishing again with the same key within
+    /// ``Settings/idempotencyWindow`` (a retry after a timeout) answers with the first publish's id
+    /// and stores nothing twice.
     public func publish(
-        channel: String, text: String, eventType: String? = nil, eventID: String? = nil
+        channel: String, text: String, eventType: String? = nil, eventID: String? = nil,
+        idempotencyKey: String? = nil
     ) async throws -> PublishedMessage {
-        try await publish(Array(text.utf8), to: [channel], eventID: eventID, eventType: eventType).get()[0]
+        try await publish(
+            channels: [channel], text: text, eventType: eventType, eventID: eventID,
+            idempotencyKey: idempotencyKey)[0]
     }
 
     /// Publishes one message to several channels; one result per channel, in order.
     public func publish(
-        channels: [String], text: String, eventType: String? = nil, eventID: String? = nil
+        channels: [String], text: String, eventType: String? = nil, eventID: String? = nil,
+        idempotencyKey: String? = nil
     ) async throws -> [PublishedMessage] {
-        try await publish(Array(text.utf8), to: channels, eventID: eventID, eventType: eventType).get()
+        let message = Outgoing(
+            channels: channels, text: Array(text.utf8), eventID: eventID, eventType: eventType,
+            idempotencyKey: idempotencyKey)
+        return try await publish(batch: [message]).get()
     }
 
     /// Deletes a channel; true if it existed.

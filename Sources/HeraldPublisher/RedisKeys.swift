@@ -14,6 +14,8 @@ public struct RedisKeys: Sendable, Hashable {
     public func log(_ channel: String) -> String { "\(prefix){\(channel)}:log" }
     /// Per-node subscriber counts of the channel.
     public func subscribers(_ channel: String) -> String { "\(prefix){\(channel)}:subscribers" }
+    /// The answer of the channel's publish with idempotency key `key`, for the window.
+    public func idempotency(_ channel: String, key: String) -> String { "\(prefix){\(channel)}:idem:\(key)" }
     /// The pub/sub channel carrying the channel's envelopes.
     public func pubsub(_ channel: String) -> String { "\(prefix){\(channel)}:pub" }
     /// Every channel, scored by creation order.

@@ -1,14 +1,6 @@
 /// The Lua scripts that make every channel operation one atomic step in Redis. Their calling
 /// conventions are documented in docs/REDIS.md so other languages can call them too.
 public enum RedisScripts {
-    /// Next gap-free id and per-channel tag, append, trim, expire, count, publish.
-    ///
-    /// KEYS: meta, log, channels, stats, optionally live (5 or 7 keys), and optionally subscribers
-    /// and nodes. ARGV: channel, text, event id, event type, store (1|0), max stored, message ttl (s),
-    /// channel retention (s), pub/sub channel, and optionally the most channels the live set may
-    /// hold (0: no limit). Returns `{id, time, tag}`; with subscribers and nodes also the channel's
-    /// stored messages and its subscribers on live nodes, so a publisher answering with channel info
-    /// needs no second round trip. Returns `{-1}` when the channel is new and the live set is full.
     /// The next id, its second and tag (`StreamPoint.next(after:now:generation:)`: in the second
     /// the generation began, tags continue from its microsecond), the channel's generation: `meta`
     /// (KEYS[1]) updated.
@@ -48,11 +40,57 @@ public enum RedisScripts {
         end
         """#
 
+    /// A publish with an idempotency key (ARGV[11], the window in seconds, is set; the key is
+    /// the last of KEYS, `nkeys` the count without it): one seen within the window answers as
+    /// the first did (through `answer`) and publishes nothing.
+    static let replayIfSeen = #"""
+        local idem = nil
+        if (ARGV[11] or '') ~= '' then
+          idem = KEYS[nkeys]
+          nkeys = nkeys - 1
+          local seen = redis.call('GET', idem)
+          if seen then
+            local first, second, third = string.match(seen, '^(%d+) (%d+) (%d+)$')
+            return answer(tonumber(first), tonumber(second), tonumber(third))
+          end
+        end
+        """#
+
+    /// Remembers a publish's answer under its idempotency key for the window.
+    static let rememberAnswer = #"""
+        if idem then redis.call('SET', idem, id .. ' ' .. stamp .. ' ' .. tag, 'EX', ARGV[11]) end
+        """#
+
+    /// Next gap-free id and per-channel tag, append, trim, expire, count, publish.
+    ///
+    /// KEYS: meta, log, channels, stats, optionally live (5 or 7 keys), optionally subscribers
+    /// and nodes, and last the idempotency key when ARGV[11] is given. ARGV: channel, text, event
+    /// id, event type, store (1|0), max stored, message ttl (s), channel retention (s), pub/sub
+    /// channel, optionally the most channels the live set may hold (0: no limit), and optionally
+    /// the idempotency window (s). Returns `{id, time, tag}`; with subscribers and nodes also the
+    /// channel's stored messages and its subscribers on live nodes, so a publisher answering with
+    /// channel info needs no second round trip. Returns `{-1}` when the channel is new and the live
+    /// set is full. A publish whose idempotency key was seen within the window returns the first
+    /// one's id, time and tag and publishes nothing.
     public static let publish = #"""
         local clock = redis.call('TIME')
         local now = tonumber(clock[1])
+        local nkeys = #KEYS
+        local function answer(id, stamp, tag)
+          if nkeys < 6 then return {id, stamp, tag} end
+          local nodes = {}
+          local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
+          for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[nkeys], nowms, '+inf')) do nodes[node] = true end
+          local counts = redis.call('HGETALL', KEYS[nkeys - 1])
+          local subscribers = 0
+          for i = 1, #counts, 2 do
+            if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
+          end
+          return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        end
+        \#(replayIfSeen)
         local live = nil
-        if #KEYS == 5 or #KEYS == 7 then live = KEYS[5] end
+        if nkeys == 5 or nkeys == 7 then live = KEYS[5] end
         local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch')
         if meta[1] == false then
           if live then
@@ -75,39 +113,38 @@ public enum RedisScripts {
         \#(storeAndEncode)
         redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
         redis.call('PUBLISH', ARGV[9], envelope)
-        if #KEYS < 6 then return {id, stamp, tag} end
-        local nodes = {}
-        local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
-        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[#KEYS], nowms, '+inf')) do nodes[node] = true end
-        local counts = redis.call('HGETALL', KEYS[#KEYS - 1])
-        local subscribers = 0
-        for i = 1, #counts, 2 do
-          if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
-        end
-        return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        \#(rememberAnswer)
+        return answer(id, stamp, tag)
         """#
 
     /// ``publish`` for Redis Cluster: only the channel's own keys (one slot), and the message goes
     /// out with `SPUBLISH` on the channel's shard alone. Cluster-wide lists (the channel listing,
     /// totals, the live set a channel limit counts) are not kept.
     ///
-    /// KEYS: meta, log, and optionally subscribers. ARGV: as ``publish`` (the first nine), then
-    /// optionally `1` to refuse creating the channel (the node's view of the cluster's channel
-    /// limit). Returns `{id, time, tag}`; with subscribers also the stored messages and the
-    /// subscribers every node registered, live or not: `{id, time, tag, stored, subscribers}`;
-    /// `{-1}` when the channel is new and creating it was refused.
+    /// KEYS: meta, log, optionally subscribers, and last the idempotency key when ARGV[11] is
+    /// given. ARGV: as ``publish`` (the first nine), then `1` to refuse creating the channel (the
+    /// node's view of the cluster's channel limit; anything else allows it), then optionally the
+    /// idempotency window (s). Returns `{id, time, tag}`; with subscribers also the stored messages
+    /// and the subscribers every node registered, live or not: `{id, time, tag, stored,
+    /// subscribers}`; `{-1}` when the channel is new and creating it was refused.
     public static let publishSharded = #"""
         local clock = redis.call('TIME')
         local now = tonumber(clock[1])
+        local nkeys = #KEYS
+        local function answer(id, stamp, tag)
+          if nkeys < 3 then return {id, stamp, tag} end
+          local subscribers = 0
+          for _, count in ipairs(redis.call('HVALS', KEYS[3])) do subscribers = subscribers + tonumber(count) end
+          return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        end
+        \#(replayIfSeen)
         local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch')
         if meta[1] == false and ARGV[10] == '1' then return {-1} end
         \#(assignID)
         \#(storeAndEncode)
         redis.call('SPUBLISH', ARGV[9], envelope)
-        if #KEYS < 3 then return {id, stamp, tag} end
-        local subscribers = 0
-        for _, count in ipairs(redis.call('HVALS', KEYS[3])) do subscribers = subscribers + tonumber(count) end
-        return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
+        \#(rememberAnswer)
+        return answer(id, stamp, tag)
         """#
 
     /// A channel's last message and its unexpired stored messages, read together.

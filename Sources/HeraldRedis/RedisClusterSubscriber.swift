@@ -101,6 +101,11 @@ public final class RedisClusterSubscriber: Sendable {
         for (master, names) in byMaster { state.withLockedValue { $0.subscribers[master] }?.unsubscribe(names) }
     }
 
+    /// Drops the connection to `master` (``RedisSubscriber/reconnect()``).
+    public func reconnect(master: RedisNodeAddress) {
+        state.withLockedValue { $0.subscribers[master] }?.reconnect()
+    }
+
     /// Moves every channel whose slot changed master to the new one, and lets go of masters the
     /// map no longer names. Completes when the moved channels are confirmed.
     public func rebalance() -> EventLoopFuture<Void> {

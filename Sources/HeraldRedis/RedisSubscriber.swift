@@ -195,6 +195,15 @@ public final class RedisSubscriber: Sendable {
         }
     }
 
+    /// Drops the current connection as if it had failed: the subscriber connects again, subscribes
+    /// its whole set and calls ``onResubscribed``. For a connection that is up yet delivers
+    /// nothing (what a delivery probe finds).
+    public func reconnect() {
+        self.eventLoop.execute {
+            _ = self.state.value.connection?.close()
+        }
+    }
+
     /// Adds channels to the desired set; the future succeeds when Redis has confirmed every one of them.
     ///
     /// Channels already confirmed count at once. While disconnected the future fails at once with

@@ -139,6 +139,15 @@ public struct NodeSettings: Sendable {
     // Cluster
     /// `redis://[:password@]host[:port][/db]`: use the Redis engine; nil keeps the in-memory one.
     public var redis: String?
+    /// How long a publish's `Idempotency-Key` is remembered per channel: a retry within it gets
+    /// the first publish's answer and is not stored or sent again.
+    public var idempotencyWindow = TimeSpan.seconds(300)
+    /// How often each node sends a probe through each pub/sub route (one Redis, or each shard)
+    /// and expects it back; 0 turns the probes off.
+    public var deliveryProbeInterval = TimeSpan.seconds(5)
+    /// How long a probe may take to come back before its route counts as stalled: reconnected,
+    /// repaired from the backlogs, and the node not ready until a probe returns.
+    public var deliveryProbeTimeout = TimeSpan.seconds(3)
     /// Seed URLs of a Redis Cluster: use the Redis engine on it (sharded pub/sub); excludes ``redis``.
     public var redisCluster: [String]?
     /// Prefix of every Redis key.

@@ -29,6 +29,9 @@ struct PublishCommand: AsyncParsableCommand {
     var redisCluster: String?
     @Option(help: "Event id of the message.") var eventId: String?
     @Option(help: "Event type of the message.") var eventType: String?
+    @Option(help: "Run again with the same key within the window, the message is not published twice.")
+    var idempotencyKey: String?
+    @Option(help: "How long the idempotency key is remembered.") var idempotencyWindow = TimeSpan.seconds(300)
     @Option(help: "Messages kept per channel.") var maxMessagesStoredPerChannel = 100
     @Option(help: "How long a stored message is kept.") var messageTtl = TimeSpan.seconds(600)
     @Option(help: "How long a channel's ids outlive its last publish.") var channelRetention = TimeSpan.seconds(86_400)
@@ -51,6 +54,9 @@ struct PublishCommand: AsyncParsableCommand {
             text == nil || text == "-"
             ? Array(FileHandle.standardInput.readDataToEndOfFile()) : Array(text!.utf8)
         guard !body.isEmpty else { throw ValidationError("Empty message: nothing to publish.") }
+        if let idempotencyKey, IdempotencyKey.validated(idempotencyKey) == nil {
+            throw ValidationError("--idempotency-key: 1 to \(IdempotencyKey.maxLength) visible ASCII characters.")
+        }
 
         var settings = HeraldPublisher.Settings()
         settings.maxMessagesStoredPerChannel = maxMessagesStoredPerChannel
@@ -58,6 +64,7 @@ struct PublishCommand: AsyncParsableCommand {
         settings.channelRetention = channelRetention.seconds
         settings.storeMessages = storeMessages
         settings.keys = RedisKeys(prefix: redisPrefix)
+        settings.idempotencyWindow = max(1, idempotencyWindow.seconds)
 
         settings.sharded = seeds != nil
 
@@ -81,7 +88,9 @@ struct PublishCommand: AsyncParsableCommand {
         defer { close() }
         let publisher = HeraldPublisher(redis: redis, settings: settings)
         do {
-            let results = try await publisher.publish(body, to: channels, eventID: eventId, eventType: eventType).get()
+            let message = HeraldPublisher.Outgoing(
+                channels: channels, text: body, eventID: eventId, eventType: eventType, idempotencyKey: idempotencyKey)
+            let results = try await publisher.publish(batch: [message]).get()
             for result in results { print("\(result.channel) id=\(result.id) time=\(result.time) tag=\(result.tag)") }
         } catch {
             FileHandle.standardError.write(Data("herald: publish failed: \(error)\n".utf8))

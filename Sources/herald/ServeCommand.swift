@@ -161,6 +161,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prefix of every Redis key.") var redisPrefix = "herald:"
     @Option(help: "How long a channel's ids outlive its last publish in Redis.")
     var channelRetention = TimeSpan.seconds(86_400)
+    @Option(help: "How long a publish's Idempotency-Key is remembered: a retry within it is not published again.")
+    var idempotencyWindow = TimeSpan.seconds(300)
+    @Option(help: "Send a probe through each Redis pub/sub route this often and expect it back (0: off).")
+    var deliveryProbeInterval = TimeSpan.seconds(5)
+    @Option(help: "A probe not back within this makes its route reconnect and repair, and the node not ready.")
+    var deliveryProbeTimeout = TimeSpan.seconds(3)
     @Option(help: "This node's name in the cluster (default: its advertised address).") var nodeId: String?
     @Option(help: "host:port by which nginx's upstream names this node (default: the public listener's).")
     var advertise: String?
@@ -191,6 +197,8 @@ struct ServeCommand: AsyncParsableCommand {
         if maxChannelsPerSubscription < 1 { throw ValidationError("--max-channels-per-subscription must be ≥ 1.") }
         if maxNumberOfChannels < 0 { throw ValidationError("--max-number-of-channels must be ≥ 0.") }
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
+        if deliveryProbeTimeout.milliseconds < 1 { throw ValidationError("--delivery-probe-timeout must be > 0.") }
+        if idempotencyWindow.seconds < 1 { throw ValidationError("--idempotency-window must be ≥ 1s.") }
         if !(redis ?? "").isEmpty && !(redisCluster ?? "").isEmpty {
             throw ValidationError("--redis and --redis-cluster exclude each other: one Redis, or a Redis Cluster.")
         }
@@ -295,6 +303,9 @@ struct ServeCommand: AsyncParsableCommand {
         s.redisCluster = redisCluster.flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) }
         s.redisPrefix = redisPrefix
         s.channelRetention = channelRetention
+        s.idempotencyWindow = idempotencyWindow
+        s.deliveryProbeInterval = deliveryProbeInterval
+        s.deliveryProbeTimeout = deliveryProbeTimeout
         s.nodeID = nodeId.flatMap { $0.isEmpty ? nil : $0 }
         s.advertise = advertise.flatMap { $0.isEmpty ? nil : $0 }
         s.shutdownGrace = shutdownGrace

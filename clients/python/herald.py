@@ -24,8 +24,31 @@ __all__ = ["Herald", "HeraldError"]
 # `herald redis-scripts publish`, verbatim: a test fails if this copy drifts from the node's.
 PUBLISH_SCRIPT = r"""local clock = redis.call('TIME')
 local now = tonumber(clock[1])
+local nkeys = #KEYS
+local function answer(id, stamp, tag)
+  if nkeys < 6 then return {id, stamp, tag} end
+  local nodes = {}
+  local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
+  for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[nkeys], nowms, '+inf')) do nodes[node] = true end
+  local counts = redis.call('HGETALL', KEYS[nkeys - 1])
+  local subscribers = 0
+  for i = 1, #counts, 2 do
+    if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
+  end
+  return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
+end
+local idem = nil
+if (ARGV[11] or '') ~= '' then
+  idem = KEYS[nkeys]
+  nkeys = nkeys - 1
+  local seen = redis.call('GET', idem)
+  if seen then
+    local first, second, third = string.match(seen, '^(%d+) (%d+) (%d+)$')
+    return answer(tonumber(first), tonumber(second), tonumber(third))
+  end
+end
 local live = nil
-if #KEYS == 5 or #KEYS == 7 then live = KEYS[5] end
+if nkeys == 5 or nkeys == 7 then live = KEYS[5] end
 local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch')
 if meta[1] == false then
   if live then
@@ -75,16 +98,8 @@ if ARGV[5] == '1' then
 end
 redis.call('HINCRBY', KEYS[4], 'published_messages', 1)
 redis.call('PUBLISH', ARGV[9], envelope)
-if #KEYS < 6 then return {id, stamp, tag} end
-local nodes = {}
-local nowms = string.format('%d', now * 1000 + math.floor(tonumber(clock[2]) / 1000))
-for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[#KEYS], nowms, '+inf')) do nodes[node] = true end
-local counts = redis.call('HGETALL', KEYS[#KEYS - 1])
-local subscribers = 0
-for i = 1, #counts, 2 do
-  if nodes[counts[i]] then subscribers = subscribers + tonumber(counts[i + 1]) end
-end
-return {id, stamp, tag, redis.call('LLEN', KEYS[2]), subscribers}
+if idem then redis.call('SET', idem, id .. ' ' .. stamp .. ' ' .. tag, 'EX', ARGV[11]) end
+return answer(id, stamp, tag)
 """
 
 

@@ -59,11 +59,16 @@ struct PublisherEndpoint: Endpoint {
         let text = request.bodyBytes
         guard !text.isEmpty else { return .answer(HTTPAnswer(error: .emptyPost, headers: info.headers)) }
         let settings = node.settings
+        let key = request.head.headers.first(name: "Idempotency-Key")
+        let idempotencyKey = key.flatMap(IdempotencyKey.validated)
+        if key != nil && idempotencyKey == nil {
+            return .answer(HTTPAnswer(error: .invalidIdempotencyKey, headers: info.headers))
+        }
         let publish = PublishRequest(
             channels: channels, text: text,
             eventID: request.head.headers.first(name: "Event-Id"),
             eventType: request.head.headers.first(name: "Event-Type"),
-            store: settings.storeMessages, channelInfo: settings.channelInfoOnPublish)
+            store: settings.storeMessages, channelInfo: settings.channelInfoOnPublish, idempotencyKey: idempotencyKey)
         let metrics = node.metrics
         let published = node.engine.publish(publish, on: loop).hop(to: loop)
         // Counted on the publish alone: a refusal (a full channel table: 403) is not an error of

@@ -21,6 +21,8 @@ public final class MemoryEngine: MessageEngine {
         public var maxNumberOfWildcardChannels: Int?
         public var wildcardChannelPrefix: String?
         public var eventsChannelID: String?
+        /// Seconds a publish's idempotency key is remembered.
+        public var idempotencyWindow: Int64
 
         public init(_ settings: NodeSettings) {
             maxMessagesStoredPerChannel = settings.maxMessagesStoredPerChannel
@@ -30,6 +32,7 @@ public final class MemoryEngine: MessageEngine {
             maxNumberOfWildcardChannels = settings.maxNumberOfWildcardChannels
             wildcardChannelPrefix = settings.wildcardChannelPrefix
             eventsChannelID = settings.eventsChannelID
+            idempotencyWindow = max(1, settings.idempotencyWindow.seconds)
         }
     }
 
@@ -46,6 +49,8 @@ public final class MemoryEngine: MessageEngine {
         var lastActivity: Int64
         var hosted = 0
         let isWildcard: Bool
+        /// The answers of publishes with an idempotency key, until they expire (Unix seconds).
+        var answered: [String: (id: Int64, time: Int64, tag: Int64, expires: Int64)] = [:]
     }
 
     private struct State {
@@ -126,15 +131,32 @@ public final class MemoryEngine: MessageEngine {
 
     public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]> {
         let micros = clock()
+        let now = micros / 1_000_000
         let result: Result<[Publication], ProtocolError> = state.withLockedValue { state in
             var published: [Publication] = []
             published.reserveCapacity(request.channels.count)
             for name in request.channels {
+                if let key = request.idempotencyKey, let channel = state.channels[name],
+                    let first = channel.answered[key], first.expires > now
+                {
+                    // A retry: the first publish's answer, nothing stored or sent again.
+                    let message = Message(
+                        channel: name, id: first.id, time: first.time, tag: first.tag, eventID: request.eventID,
+                        eventType: request.eventType, text: request.text, generation: channel.generation)
+                    let record = ChannelRecord(channel: name, lastID: first.id, storedMessages: channel.queue.count)
+                    published.append(Publication(message: message, record: record))
+                    continue
+                }
                 guard
                     let message = publishLocked(
                         name, text: request.text, eventID: request.eventID, eventType: request.eventType,
                         store: request.store, micros: micros, state: &state)
                 else { return .failure(.channelsLimitExceeded) }
+                if let key = request.idempotencyKey {
+                    state.channels[name]?.answered[key] = (
+                        message.id, message.time, message.tag, now + configuration.idempotencyWindow
+                    )
+                }
                 let stored = state.channels[name]?.queue.count ?? 0
                 let record = ChannelRecord(channel: name, lastID: message.id, storedMessages: stored)
                 published.append(Publication(message: message, record: record))
@@ -278,6 +300,11 @@ public final class MemoryEngine: MessageEngine {
                 let index = state.channels.index(forKey: name)!
                 let before = state.channels.values[index].queue.count
                 state.channels.values[index].queue.expire(publishedAtOrBefore: now - configuration.messageTTL)
+                if !state.channels.values[index].answered.isEmpty {
+                    state.channels.values[index].answered = state.channels.values[index].answered.filter {
+                        $0.value.expires > now
+                    }
+                }
                 let channel = state.channels.values[index]
                 state.storedMessages -= Int64(before - channel.queue.count)
                 if name != configuration.eventsChannelID, channel.queue.isEmpty, channel.hosted == 0,

@@ -80,8 +80,10 @@ public protocol MessageEngine: Sendable {
     /// Stops timers and lets go of resources; completes when done (before the event loops stop).
     func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void>
 
-    /// Whether the engine is connected and delivering now (for `/readyz`).
+    /// Whether the engine is connected now (for `/readyz`).
     var isReady: Bool { get }
+    /// Whether messages published now reach this node (its delivery probes come back; for `/readyz`).
+    var isDelivering: Bool { get }
     /// Whether nodes register themselves with the engine (and are ready only once they appear).
     var registersMembers: Bool { get }
 
@@ -94,6 +96,8 @@ public protocol MessageEngine: Sendable {
 
 extension MessageEngine {
     public var isReady: Bool { true }
+
+    public var isDelivering: Bool { true }
 
     public var sharesPresence: Bool { false }
 

@@ -32,6 +32,9 @@ public final class RedisEngine: MessageEngine {
         public var advertise: String
         /// How long a node's counts are trusted without a heartbeat.
         public var heartbeatTTL = TimeAmount.seconds(5)
+        /// How often a probe makes the round trip through each pub/sub route, and how long it may
+        /// take; nil: no probes.
+        public var deliveryProbe: (interval: TimeAmount, timeout: TimeAmount)?
 
         public init(url: RedisURL, nodeID: String, settings: NodeSettings) {
             self.url = url
@@ -46,8 +49,15 @@ public final class RedisEngine: MessageEngine {
             publisher.maxNumberOfChannels = settings.maxNumberOfChannels
             publisher.maxNumberOfWildcardChannels = settings.maxNumberOfWildcardChannels
             publisher.keys = RedisKeys(prefix: settings.redisPrefix)
+            publisher.idempotencyWindow = max(1, settings.idempotencyWindow.seconds)
             eventsChannelID = settings.eventsChannelID
             wildcardChannelPrefix = settings.wildcardChannelPrefix
+            if settings.deliveryProbeInterval.milliseconds > 0 {
+                deliveryProbe = (
+                    .milliseconds(settings.deliveryProbeInterval.milliseconds),
+                    .milliseconds(max(1, settings.deliveryProbeTimeout.milliseconds))
+                )
+            }
         }
     }
 
@@ -59,6 +69,9 @@ public final class RedisEngine: MessageEngine {
     private let ledger: NIOLockedValueBox<ClusterLedger>?
     /// Set while the slot map is being read again and subscriptions moved.
     private let following = NIOLockedValueBox(false)
+    /// The pub/sub round-trip check, unless turned off.
+    private let probe: DeliveryProbeRunner?
+    private let probeTimer = NIOLockedValueBox<RepeatedTask?>(nil)
     let feeds: ChannelFeeds
     /// This node's presence entries in Redis.
     let presenceShare: RedisPresence
@@ -98,8 +111,18 @@ public final class RedisEngine: MessageEngine {
         let feeds = ChannelFeeds(
             loop: loop, publisher: publisher, logger: logger, sink: { sink.withLockedValue { $0 } })
         self.feeds = feeds
+        let probe = configuration.deliveryProbe.map {
+            DeliveryProbeRunner(
+                prefix: settings.keys.prefix + (clusterClient == nil ? "probe:" : "{probe:"), interval: $0.interval,
+                timeout: $0.timeout, logger: logger)
+        }
+        self.probe = probe
         let onMessage: RedisSubscriber.MessageHandler = { channel, payload in
-            feeds.received(pubsubChannel: channel, payload: payload)
+            if let probe, probe.isProbe(channel) {
+                probe.received(channel, payload: payload)
+            } else {
+                feeds.received(pubsubChannel: channel, payload: payload)
+            }
         }
         if let clusterClient {
             subscriber = RedisClusterSubscriber(
@@ -116,6 +139,8 @@ public final class RedisEngine: MessageEngine {
     }
 
     public var isReady: Bool { client.isConnected && subscriber.isConnected }
+
+    public var isDelivering: Bool { probe?.isDelivering ?? true }
 
     public var registersMembers: Bool { true }
 
@@ -137,10 +162,20 @@ public final class RedisEngine: MessageEngine {
             self?.heartbeat()
         }
         timer.withLockedValue { $0 = task }
+        if let probe = configuration.deliveryProbe {
+            // Often enough that a late probe is noticed within a quarter of the bound.
+            let every = TimeAmount.nanoseconds(
+                min(max(min(probe.interval, probe.timeout).nanoseconds / 4, 50_000_000), 1_000_000_000))
+            let probing = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] _ in
+                self?.probeDelivery()
+            }
+            probeTimer.withLockedValue { $0 = probing }
+        }
     }
 
     public func shutdown(on loop: any EventLoop) -> EventLoopFuture<Void> {
         timer.withLockedValue { $0?.cancel() }
+        probeTimer.withLockedValue { $0?.cancel() }
         // Leave cleanly: drop this node's counts and membership, then close.
         let counts = reported.withLockedValue { $0 }
         var commands: [[RedisArgument]] = counts.keys.map {
@@ -187,7 +222,8 @@ public final class RedisEngine: MessageEngine {
 
     public func publish(_ request: PublishRequest, on loop: any EventLoop) -> EventLoopFuture<[Publication]> {
         let outgoing = HeraldPublisher.Outgoing(
-            channels: request.channels, text: request.text, eventID: request.eventID, eventType: request.eventType)
+            channels: request.channels, text: request.text, eventID: request.eventID, eventType: request.eventType,
+            idempotencyKey: request.idempotencyKey)
         let published = publisher.publish(
             batch: [outgoing], store: request.store, channelInfo: request.channelInfo, refusing: refusal)
         return unavailable(published, on: loop).map { [self] results in
@@ -256,6 +292,46 @@ public final class RedisEngine: MessageEngine {
                 }
             }
         }
+    }
+
+    // MARK: Delivery probe
+
+    /// One round of the pub/sub round-trip check (``DeliveryProbeRunner``), while connected: a
+    /// connection that is down already makes the node not ready.
+    private func probeDelivery() {
+        guard let probe, client.isConnected, subscriber.isConnected else { return }
+        let node = configuration.nodeID
+        let routes: [DeliveryProbeRunner.Route]
+        let command: RedisArgument
+        if let cluster = client as? RedisClusterClient {
+            let map = cluster.slotMap
+            routes = map.masters.compactMap { master in
+                // A name whose slot this master serves: a few CRCs, found anew whenever the map moves.
+                (0..<10_000).lazy.map { "\(probe.prefix)\(node):\($0)}" }
+                    .first { map.master(of: RedisClusterSlots.slot(of: $0)) == master }
+                    .map { DeliveryProbeRunner.Route(name: master.description, channel: $0) }
+            }
+            command = "SPUBLISH"
+        } else {
+            routes = [DeliveryProbeRunner.Route(name: "redis", channel: probe.prefix + node)]
+            command = "PUBLISH"
+        }
+        probe.tick(
+            routes: routes, subscriber: subscriber,
+            publish: { [client] route, token in
+                client.send([command, RedisArgument(route.channel), RedisArgument(String(token))]).map { _ in () }
+            },
+            reconnect: { [subscriber, client] route in
+                if let shards = subscriber as? RedisClusterSubscriber,
+                    let master = (client as? RedisClusterClient)?.slotMap.masters.first(where: {
+                        $0.description == route.name
+                    })
+                {
+                    shards.reconnect(master: master)
+                } else {
+                    (subscriber as? RedisSubscriber)?.reconnect()
+                }
+            })
     }
 
     // MARK: Redis Cluster

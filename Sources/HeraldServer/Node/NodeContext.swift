@@ -65,6 +65,7 @@ public final class NodeContext: Sendable {
     var readiness: Readiness {
         if isDraining { return .draining }
         if !engine.isReady { return .engineDisconnected }
+        if !engine.isDelivering { return .deliveryStalled }
         if engine.registersMembers,
             !cluster.members.contains(where: { $0.advertise == cluster.selfAdvertise && $0.fresh })
         {
@@ -94,5 +95,6 @@ enum Readiness: String, Sendable {
     case ready
     case draining
     case engineDisconnected = "engine disconnected"
+    case deliveryStalled = "pub/sub delivery stalled"
     case notRegistered = "not registered in the cluster"
 }
