@@ -110,6 +110,15 @@ public final class HeraldPublisher: Sendable {
     static let createScript = RedisScript(RedisScripts.create)
     static let createShardedScript = RedisScript(RedisScripts.createSharded)
 
+    /// Every script the publisher runs: give them to the client's connections
+    /// (`RedisClient.Settings.scripts`) so they are loaded at each connect, before anything is
+    /// pipelined. Publishes pipelined while Redis lacks the script would each be answered
+    /// `NOSCRIPT` and sent again, and a later batch could then overtake an earlier one.
+    public static let scripts = [
+        publishScript, publishShardedScript, readScript, deleteScript, deleteShardedScript, createScript,
+        createShardedScript,
+    ]
+
     public init(redis: any RedisCommandExecutor, settings: Settings = Settings()) {
         self.redis = redis
         self.settings = settings

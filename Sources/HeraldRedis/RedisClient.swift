@@ -32,18 +32,24 @@ public final class RedisClient: Sendable {
         public var reconnectInitialDelay: TimeAmount
         /// The largest delay between reconnect attempts (jittered).
         public var reconnectMaxDelay: TimeAmount
+        /// Scripts loaded on every (re)connect before any command is sent, so `EVALSHA`s
+        /// pipelined on the connection find them (a `NOSCRIPT` retry would let later commands
+        /// overtake the failed ones).
+        public var scripts: [RedisScript]
 
         /// Settings; the defaults suit a Redis on the same network.
         public init(
             connectTimeout: TimeAmount = .seconds(5),
             commandTimeout: TimeAmount = .seconds(5),
             reconnectInitialDelay: TimeAmount = .milliseconds(50),
-            reconnectMaxDelay: TimeAmount = .seconds(2)
+            reconnectMaxDelay: TimeAmount = .seconds(2),
+            scripts: [RedisScript] = []
         ) {
             self.connectTimeout = connectTimeout
             self.commandTimeout = commandTimeout
             self.reconnectInitialDelay = reconnectInitialDelay
             self.reconnectMaxDelay = reconnectMaxDelay
+            self.scripts = scripts
         }
     }
 
@@ -82,6 +88,7 @@ public final class RedisClient: Sendable {
             commandTimeout: settings.commandTimeout,
             reconnectInitialDelay: settings.reconnectInitialDelay,
             reconnectMaxDelay: settings.reconnectMaxDelay,
+            scripts: settings.scripts,
             logger: logger
         )
         self.reconnector.setCallbacks(

@@ -52,6 +52,9 @@ public final class RedisConnection: Sendable {
     ///   - group: The event loop group; the connection stays on one of its loops.
     ///   - connectTimeout: How long the TCP connect may take.
     ///   - commandTimeout: How long any command (the login included) may wait for its reply.
+    ///   - scripts: Loaded (`SCRIPT LOAD`) before the connection is handed out, so commands
+    ///     pipelined on it never meet `NOSCRIPT` (whose retries could let later commands overtake
+    ///     earlier ones).
     ///   - logger: Where the connection logs (debug and info only).
     /// - Returns: The connection, or a ``RedisError`` such as "redis at 127.0.0.1:6390: connection refused".
     public static func connect(
@@ -59,6 +62,7 @@ public final class RedisConnection: Sendable {
         on group: any EventLoopGroup,
         connectTimeout: TimeAmount = .seconds(5),
         commandTimeout: TimeAmount = .seconds(5),
+        scripts: [RedisScript] = [],
         logger: Logger
     ) -> EventLoopFuture<RedisConnection> {
         let eventLoop = group.next()
@@ -92,7 +96,7 @@ public final class RedisConnection: Sendable {
             }
         return channel.flatMap { channel in
             let connection = RedisConnection(channel: channel, url: url, logger: logger)
-            return connection.handshake()
+            return connection.handshake(scripts: scripts)
                 .map {
                     logger.debug("redis connected", metadata: ["redis.database": "\(url.database)"])
                     return connection
@@ -178,8 +182,9 @@ public final class RedisConnection: Sendable {
         return promise.futureResult
     }
 
-    /// `AUTH` and `SELECT` as the URL asks, then `PING`: proof that Redis answers.
-    private func handshake() -> EventLoopFuture<Void> {
+    /// `AUTH` and `SELECT` as the URL asks, `SCRIPT LOAD` of `scripts`, then `PING`: proof that
+    /// Redis answers.
+    private func handshake(scripts: [RedisScript]) -> EventLoopFuture<Void> {
         var commands: [[RedisArgument]] = []
         let authenticates = self.url.password != nil
         if let password = self.url.password {
@@ -192,6 +197,7 @@ public final class RedisConnection: Sendable {
         if self.url.database != 0 {
             commands.append(["SELECT", RedisArgument(self.url.database)])
         }
+        for script in scripts { commands.append(["SCRIPT", "LOAD", RedisArgument(script.source)]) }
         commands.append(["PING"])
         let address = self.url.address
         return self.send(batch: commands).flatMapThrowing { replies in

@@ -35,6 +35,7 @@ final class RedisReconnector: Sendable {
     let eventLoop: any EventLoop
     private let connectTimeout: TimeAmount
     private let commandTimeout: TimeAmount
+    private let scripts: [RedisScript]
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
 
@@ -45,9 +46,11 @@ final class RedisReconnector: Sendable {
         commandTimeout: TimeAmount,
         reconnectInitialDelay: TimeAmount,
         reconnectMaxDelay: TimeAmount,
+        scripts: [RedisScript] = [],
         logger: Logger
     ) {
         self.url = url
+        self.scripts = scripts
         self.eventLoop = eventLoop
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
@@ -157,6 +160,7 @@ final class RedisReconnector: Sendable {
             on: self.eventLoop,
             connectTimeout: self.connectTimeout,
             commandTimeout: self.commandTimeout,
+            scripts: self.scripts,
             logger: self.logger
         ).hop(to: self.eventLoop).whenComplete { result in
             switch result {

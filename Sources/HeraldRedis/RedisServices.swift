@@ -29,3 +29,4 @@ extension RedisClientGroup: RedisCommandService {}
 extension RedisClusterClient: RedisCommandService {}
 extension RedisSubscriber: RedisPubSubService {}
 extension RedisClusterSubscriber: RedisPubSubService {}
+extension RedisClient: RedisCommandService {}

@@ -100,10 +100,14 @@ public final class RedisEngine: MessageEngine {
         var settings = configuration.publisher
         settings.sharded = configuration.cluster != nil
         let loop = group.next()
+        // The scripts are loaded at every connect, before any publish is pipelined.
+        let connections = RedisClient.Settings(scripts: HeraldPublisher.scripts)
         let clusterClient = configuration.cluster.map {
-            RedisClusterClient(seeds: $0, eventLoopGroup: group, logger: logger)
+            RedisClusterClient(seeds: $0, eventLoopGroup: group, settings: connections, logger: logger)
         }
-        client = clusterClient ?? RedisClientGroup(url: configuration.url, eventLoopGroup: group, logger: logger)
+        client =
+            clusterClient
+            ?? RedisClientGroup(url: configuration.url, eventLoopGroup: group, settings: connections, logger: logger)
         publisher = HeraldPublisher(redis: client, settings: settings)
         presenceShare = RedisPresence(client: client, keys: settings.keys)
         ledger = clusterClient.map { _ in NIOLockedValueBox(ClusterLedger(settings: settings)) }

@@ -46,6 +46,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Pipelined publish requests in flight per connection (with --redis: batches of 64 in flight).")
     var publishPipeline = 8
     @Option(help: "Publish through the Herald publisher library into this Redis instead of HTTP.") var redis: String?
+    @Option(help: "Publish through the publisher library into this Redis Cluster (seed URLs, comma-separated).")
+    var redisCluster: String?
     @Option(help: "Client source addresses: a list (127.0.0.1,127.0.0.2) or a range (127.0.0.1-127.0.0.8).")
     var sourceAddresses = "127.0.0.1"
     @Option(help: "Server process to measure (repeatable).") var serverPid: [Int32] = []
@@ -198,8 +200,8 @@ struct BenchCommand: AsyncParsableCommand {
         let order = (0..<messages).map { k in
             BenchMessage(channel: channelNames[k % channels], sequence: k / channels + 1)
         }
-        if let redis {
-            try await publishThroughLibrary(order, redis: redis, group: group, tally: publishTally)
+        if redis != nil || redisCluster != nil {
+            try await publishThroughLibrary(order, group: group, tally: publishTally)
         } else {
             try await publishOverHTTP(order, group: group, tally: publishTally)
         }
@@ -355,12 +357,23 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func publishThroughLibrary(
-        _ order: [BenchMessage], redis: String, group: any EventLoopGroup, tally: BenchPublishTally
+        _ order: [BenchMessage], group: any EventLoopGroup, tally: BenchPublishTally
     ) async throws {
-        let client = RedisClient(url: try RedisURL(redis), eventLoopGroup: group, logger: Logger(label: "bench"))
+        let client: any RedisCommandService
+        var settings = HeraldPublisher.Settings()
+        let connections = RedisClient.Settings(scripts: HeraldPublisher.scripts)
+        let logger = Logger(label: "bench")
+        if let redisCluster {
+            let seeds = try redisCluster.split(separator: ",").map { try RedisURL(String($0)) }
+            client = RedisClusterClient(seeds: seeds, eventLoopGroup: group, settings: connections, logger: logger)
+            settings.sharded = true
+        } else {
+            client = RedisClient(
+                url: try RedisURL(redis ?? ""), eventLoopGroup: group, settings: connections, logger: logger)
+        }
         try await client.start().get()
         defer { _ = client.shutdown() }
-        let publisher = HeraldPublisher(redis: client)
+        let publisher = HeraldPublisher(redis: client, settings: settings)
         let batch = rate > 0 ? max(1, rate / 100) : 64
         let start = NIODeadline.now()
         var tick: Int64 = 0
