@@ -57,6 +57,8 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let malformedRequest = ProtocolError(status: 400, explain: "Malformed request.")
     public static let headersTooLarge = ProtocolError(status: 431, explain: "Request headers are too large.")
     public static let engineUnavailable = ProtocolError(status: 503, explain: "Message store unavailable.")
+    /// Published, but not on the replicas `--publish-durability` asks for within its timeout.
+    public static let notReplicated = ProtocolError(status: 503, explain: "Message was not replicated in time.")
 
     // Grants (signed tokens) and keys.
     /// No grant where one is required (`?token=`, `Authorization: Bearer`, or the grant cookie).

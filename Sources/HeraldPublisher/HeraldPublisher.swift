@@ -9,6 +9,19 @@ import Darwin
 #endif
 
 /// What a publish assigned: the message's channel, id, time and tag.
+/// Why a publish failed that Redis itself did not refuse.
+public enum PublishError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The message was published, but its writes did not reach
+    /// ``HeraldPublisher/Settings/durableReplicas`` replicas in time: a failover now could lose it.
+    case notReplicated
+
+    public var description: String {
+        switch self {
+        case .notReplicated: "the publish did not reach its replicas in time"
+        }
+    }
+}
+
 public struct PublishedMessage: Sendable, Hashable {
     public var channel: String
     /// The channel's next gap-free id.
@@ -71,6 +84,13 @@ public final class HeraldPublisher: Sendable {
         /// How long a publish's idempotency key is remembered (seconds): a publish with a key seen
         /// within it answers as the first did and is not stored or sent again.
         public var idempotencyWindow: Int64 = 300
+        /// With more than 0, a publish is acknowledged only once its writes reached this many
+        /// replicas (`WAIT`), so it survives a failover; otherwise it fails with
+        /// ``PublishError/notReplicated`` (the message was published: retry with the same
+        /// idempotency key).
+        public var durableReplicas = 0
+        /// How long a publish waits for its replicas, in milliseconds.
+        public var durabilityTimeout = 1_000
 
         public init() {}
     }
@@ -176,7 +196,7 @@ public final class HeraldPublisher: Sendable {
             }
         }
         let script = settings.sharded ? Self.publishShardedScript : Self.publishScript
-        return runScriptBatch(commands, script: script).flatMapThrowing { [channels] replies in
+        return runScriptBatch(commands, script: script, durable: true).flatMapThrowing { [channels] replies in
             try zip(channels, replies).map { channel, reply in try Self.published(channel, reply) }
         }
     }
@@ -238,14 +258,26 @@ public final class HeraldPublisher: Sendable {
     }
 
     /// Sends a pipelined batch of `EVALSHA`s; if Redis lost the script (`NOSCRIPT`), loads it and
-    /// sends the failed ones again, in their order.
-    private func runScriptBatch(_ commands: [[RedisArgument]], script: RedisScript) -> EventLoopFuture<[RESPValue]> {
-        let sent = redis.send(batch: commands)
+    /// sends the failed ones again, in their order. With ``Settings/durableReplicas``, waits for
+    /// the replicas and fails with ``PublishError/notReplicated`` if they did not all follow.
+    private func runScriptBatch(
+        _ commands: [[RedisArgument]], script: RedisScript, durable: Bool = false
+    ) -> EventLoopFuture<[RESPValue]> {
+        let replicas = durable ? settings.durableReplicas : 0
+        let timeout = settings.durabilityTimeout
+        @Sendable func send(_ commands: [[RedisArgument]]) -> EventLoopFuture<[RESPValue]> {
+            guard replicas > 0 else { return redis.send(batch: commands) }
+            return redis.send(batch: commands, replicas: replicas, timeout: timeout).flatMapThrowing { result in
+                guard result.replicated else { throw PublishError.notReplicated }
+                return result.replies
+            }
+        }
+        let sent = send(commands)
         return sent.flatMap { [redis] replies in
             let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
             guard !missing.isEmpty else { return sent.eventLoop.makeSucceededFuture(replies) }
             return redis.scriptLoad(script).flatMap { _ in
-                redis.send(batch: missing.map { commands[$0] })
+                send(missing.map { commands[$0] })
             }.map { retried in
                 var replies = replies
                 for (index, reply) in zip(missing, retried) { replies[index] = reply }

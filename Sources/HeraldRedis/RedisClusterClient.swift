@@ -268,6 +268,25 @@ extension RedisClusterClient: RedisCommandExecutor {
         }
     }
 
+    /// The batch, then a `WAIT` on each master it went to, right behind its commands on that
+    /// master's connection.
+    public func send(
+        batch commands: [[RedisArgument]], replicas: Int, timeout: Int
+    ) -> EventLoopFuture<(replies: [RESPValue], replicated: Bool)> {
+        let loop = group.next()
+        var masters: [ObjectIdentifier: RedisClient] = [:]
+        for command in commands {
+            if let client = try? client(for: Self.slot(of: command)) { masters[ObjectIdentifier(client)] = client }
+        }
+        let sent = send(batch: commands)
+        let wait: [RedisArgument] = ["WAIT", RedisArgument(replicas), RedisArgument(timeout)]
+        let waits = masters.values.map { $0.send(wait).map { ($0.int ?? 0) >= replicas }.recover { _ in false } }
+        let anyMaster = !masters.isEmpty
+        return sent.and(EventLoopFuture.whenAllSucceed(waits, on: loop)).map { replies, acknowledged in
+            (replies, anyMaster && acknowledged.allSatisfy { $0 })
+        }
+    }
+
     private func sendOneByOne(_ commands: [[RedisArgument]], on loop: any EventLoop) -> EventLoopFuture<[RESPValue]> {
         let each = commands.map { command in
             send(command, redirections: 0).recover { error in

@@ -139,6 +139,11 @@ public struct NodeSettings: Sendable {
     // Cluster
     /// `redis://[:password@]host[:port][/db]`: use the Redis engine; nil keeps the in-memory one.
     public var redis: String?
+    /// Replicas each publish must reach (Redis `WAIT`) before it is acknowledged (0: none); a
+    /// publish that does not reach them within ``publishDurabilityTimeout`` is answered 503.
+    public var publishReplicas = 0
+    /// How long a publish waits for ``publishReplicas``.
+    public var publishDurabilityTimeout = TimeSpan.seconds(1)
     /// How long a publish's `Idempotency-Key` is remembered per channel: a retry within it gets
     /// the first publish's answer and is not stored or sent again.
     public var idempotencyWindow = TimeSpan.seconds(300)

@@ -161,6 +161,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prefix of every Redis key.") var redisPrefix = "herald:"
     @Option(help: "How long a channel's ids outlive its last publish in Redis.")
     var channelRetention = TimeSpan.seconds(86_400)
+    @Option(help: "none, or replicas=N: a publish is acknowledged once N Redis replicas have it (WAIT).")
+    var publishDurability = "none"
+    @Option(help: "How long a publish waits for its replicas before it is answered 503.")
+    var publishDurabilityTimeout = TimeSpan.seconds(1)
     @Option(help: "How long a publish's Idempotency-Key is remembered: a retry within it is not published again.")
     var idempotencyWindow = TimeSpan.seconds(300)
     @Option(help: "Send a probe through each Redis pub/sub route this often and expect it back (0: off).")
@@ -199,6 +203,12 @@ struct ServeCommand: AsyncParsableCommand {
         if maxPipelinedRequests < 1 { throw ValidationError("--max-pipelined-requests must be ≥ 1.") }
         if deliveryProbeTimeout.milliseconds < 1 { throw ValidationError("--delivery-probe-timeout must be > 0.") }
         if idempotencyWindow.seconds < 1 { throw ValidationError("--idempotency-window must be ≥ 1s.") }
+        if Self.replicas(in: publishDurability) == nil {
+            throw ValidationError("--publish-durability: none, or replicas=N with N from 1 to 16.")
+        }
+        if publishDurabilityTimeout.milliseconds < 1 {
+            throw ValidationError("--publish-durability-timeout must be > 0.")
+        }
         if !(redis ?? "").isEmpty && !(redisCluster ?? "").isEmpty {
             throw ValidationError("--redis and --redis-cluster exclude each other: one Redis, or a Redis Cluster.")
         }
@@ -247,6 +257,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("Cannot read --auth-public-key \(authPublicKey).")
         }
         return .publicKeyPEM(String(decoding: pem, as: UTF8.self))
+    }
+
+    /// The replicas `--publish-durability` asks for (`none`: 0), nil if it is not a valid value.
+    static func replicas(in durability: String) -> Int? {
+        if durability == "none" { return 0 }
+        guard durability.hasPrefix("replicas="), let count = Int(durability.dropFirst("replicas=".count)),
+            (1...16).contains(count)
+        else { return nil }
+        return count
     }
 
     /// The node's settings from the parsed options.
@@ -304,6 +323,8 @@ struct ServeCommand: AsyncParsableCommand {
         s.redisPrefix = redisPrefix
         s.channelRetention = channelRetention
         s.idempotencyWindow = idempotencyWindow
+        s.publishReplicas = Self.replicas(in: publishDurability) ?? 0
+        s.publishDurabilityTimeout = publishDurabilityTimeout
         s.deliveryProbeInterval = deliveryProbeInterval
         s.deliveryProbeTimeout = deliveryProbeTimeout
         s.nodeID = nodeId.flatMap { $0.isEmpty ? nil : $0 }

@@ -172,20 +172,23 @@ public final class HeraldProcess: @unchecked Sendable {
     public func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
         let adminPort = self.adminPort
         let deadline = ContinuousClock.now + timeout
+        var last = "no answer"
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
                 throw HarnessError(
                     "herald exited (status \(process.terminationStatus)) before it was healthy:\n\(output)")
             }
-            let healthy = try await Blocking.run { () -> Bool in
-                guard let client = try? RawHTTPClient(port: adminPort, timeout: .seconds(1)) else { return false }
+            let answer = try await Blocking.run { () -> HTTPResponse? in
+                guard let client = try? RawHTTPClient(port: adminPort, timeout: .seconds(1)) else { return nil }
                 defer { client.close() }
-                return (try? client.request("GET", "/readyz"))?.status == 200
+                return try? client.request("GET", "/readyz")
             }
-            if healthy { return }
+            if answer?.status == 200 { return }
+            if let answer { last = "\(answer.status) \(answer.text)" }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw HarnessError("herald was not healthy on port \(adminPort) after \(timeout):\n\(output)")
+        throw HarnessError(
+            "herald was not healthy on port \(adminPort) after \(timeout) (last /readyz: \(last)):\n\(output)")
     }
 
     /// What the process wrote to stdout.

@@ -50,6 +50,8 @@ public final class RedisEngine: MessageEngine {
             publisher.maxNumberOfWildcardChannels = settings.maxNumberOfWildcardChannels
             publisher.keys = RedisKeys(prefix: settings.redisPrefix)
             publisher.idempotencyWindow = max(1, settings.idempotencyWindow.seconds)
+            publisher.durableReplicas = settings.publishReplicas
+            publisher.durabilityTimeout = Int(max(1, settings.publishDurabilityTimeout.milliseconds))
             eventsChannelID = settings.eventsChannelID
             wildcardChannelPrefix = settings.wildcardChannelPrefix
             if settings.deliveryProbeInterval.milliseconds > 0 {
@@ -204,6 +206,7 @@ public final class RedisEngine: MessageEngine {
     private func unavailable<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop) -> EventLoopFuture<T> {
         future.hop(to: loop).flatMapErrorThrowing { [self] error in
             if let refusal = error as? ProtocolError { throw refusal }
+            if error as? PublishError == .notReplicated { throw ProtocolError.notReplicated }
             logFailure(error)
             throw ProtocolError.engineUnavailable
         }
