@@ -43,22 +43,6 @@ import Testing
         try await Self.aRetryIsPublishedOnce(first: node, retry: node)
     }
 
-    @Test(.enabled(if: RedisServerProcess.isAvailable, "needs redis-server"))
-    func onRedisAcrossNodes() async throws {
-        let bed = try await RedisTestbed.start()
-        defer { bed.stop() }
-        try await Self.aRetryIsPublishedOnce(first: bed.a, retry: bed.b)
-    }
-
-    @Test(.enabled(if: RedisServerProcess.isAvailable, "needs redis-server"))
-    func onARedisClusterAcrossNodes() async throws {
-        let cluster = try await RedisClusterProcess.start(masters: 3)
-        defer { cluster.stop() }
-        let nodes = try await RedisClusterNodeTests.nodes(2, on: cluster)
-        defer { for node in nodes { node.stop() } }
-        try await Self.aRetryIsPublishedOnce(first: nodes[0], retry: nodes[1])
-    }
-
     @Test func theWindowEnds() async throws {
         let node = try await HeraldProcess.start(["--idempotency-window", "1s"])
         defer { node.stop() }

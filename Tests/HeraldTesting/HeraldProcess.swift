@@ -168,8 +168,10 @@ public final class HeraldProcess: @unchecked Sendable {
         return inodes.contains { links.contains("socket:[\($0)]") }
     }
 
-    /// Polls `GET /readyz` on the admin port every 20 ms until it answers 200; gives up after 10 s.
-    public func waitUntilHealthy(timeout: Duration = .seconds(10)) async throws {
+    /// Polls `GET /readyz` on the admin port every 20 ms until it answers 200; gives up after `timeout`.
+    /// The default allows for CI's end-to-end group, which starts some sixty nodes at once on two
+    /// cores.
+    public func waitUntilHealthy(timeout: Duration = .seconds(20)) async throws {
         let adminPort = self.adminPort
         let deadline = ContinuousClock.now + timeout
         var last = "no answer"
