@@ -121,6 +121,14 @@ check($keyed->publish('http', 'again')[0]['id'] === 2, 'the next id over HTTP');
 check($client->channelInfo('http')['published_messages'] === 2, 'channel info');
 check($client->delete('http') === true && $client->delete('http') === false && $client->channelInfo('http') === null, 'delete');
 
+// A retried publish is stored once, through Redis and through a node alike.
+$first = $client->publish('retry', 'paid', idempotencyKey: 'order-1')[0]['id'];
+$again = $client->publish('retry', 'paid', idempotencyKey: 'order-1')[0]['id'];
+$overHTTP = $keyed->publish('retry', 'paid', idempotencyKey: 'order-1')[0]['id'];
+$next = $keyed->publish('retry', 'shipped', idempotencyKey: 'order-2')[0]['id'];
+check([$first, $again, $overHTTP, $next] === [1, 1, 1, 2], 'a retry with the same idempotency key answers with the first id');
+check($client->channelInfo('retry')['stored_messages'] === 2, 'and is stored once');
+
 // A minted grant opens exactly its channels.
 $token = $client->grant(channels: ['open'], prefixes: ['room:'], ttl: 60);
 check(pollStatus($port, "/lp/open?token=$token") === 304 && pollStatus($port, "/lp/room:7?token=$token") === 304, 'the grant opens its channel and prefix');

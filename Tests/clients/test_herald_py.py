@@ -132,6 +132,15 @@ class HeraldPyTests(unittest.TestCase):
         second = self.client.publish(["flush", "flush-2"], "two")
         self.assertEqual([first["id"]] + [m["id"] for m in second], [1, 2, 1])
 
+    def test_a_retried_publish_is_stored_once(self):
+        first = self.client.publish("retry", "paid", idempotency_key="order-1")[0]
+        again = self.client.publish("retry", "paid", idempotency_key="order-1")[0]
+        self.assertEqual((first["id"], again["id"]), (1, 1))
+        keyed = Herald(node_url=f"http://127.0.0.1:{self.port}", publisher_key=PUBLISHER_KEY)
+        self.assertEqual(keyed.publish("retry", "paid", idempotency_key="order-1")[0]["id"], 1)
+        self.assertEqual(keyed.publish("retry", "shipped", idempotency_key="order-2")[0]["id"], 2)
+        self.assertEqual(self.client.channel_info("retry")["stored_messages"], 2)
+
     def test_http_publishing_needs_the_key(self):
         keyless = Herald(node_url=f"http://127.0.0.1:{self.port}")
         with self.assertRaises(HeraldError) as refused:

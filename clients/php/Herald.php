@@ -118,7 +118,7 @@ LUA;
             'redis_url' => null, 'node_url' => null, 'admin_url' => null, 'publisher_key' => null,
             'admin_key' => null, 'auth_secret' => null, 'prefix' => 'herald:', 'user_channel_prefix' => 'user:',
             'store' => true, 'max_stored' => 100, 'message_ttl' => 600, 'channel_retention' => 86400,
-            'max_channels' => 100000, 'wildcard_prefix' => null, 'timeout' => 5,
+            'max_channels' => 100000, 'wildcard_prefix' => null, 'timeout' => 5, 'idempotency_window' => 300,
         ];
         if ($this->options['redis_url'] !== null) {
             $this->redis = self::connect($this->options['redis_url'], (float) $this->options['timeout']);
@@ -130,14 +130,18 @@ LUA;
     /**
      * Publishes $text to one channel or several; one ['channel', 'id', 'time', 'tag'] per channel.
      * Over HTTP, time and tag are null (the node's answer carries the channel's last id only).
+     * With $idempotencyKey, a publish retried with the same key within the window (the nodes'
+     * --idempotency-window, or the 'idempotency_window' option through Redis) answers with the
+     * first one's id and is not published twice.
      */
-    public function publish(string|array $channels, string $text, ?string $eventId = null, ?string $eventType = null): array
+    public function publish(string|array $channels, string $text, ?string $eventId = null, ?string $eventType = null,
+        ?string $idempotencyKey = null): array
     {
         $channels = (array) $channels;
         if ($this->redis !== null) {
-            return array_map(fn(string $c) => $this->publishRedis($c, $text, $eventId, $eventType), $channels);
+            return array_map(fn(string $c) => $this->publishRedis($c, $text, $eventId, $eventType, $idempotencyKey), $channels);
         }
-        return $this->publishHTTP($channels, $text, $eventId, $eventType);
+        return $this->publishHTTP($channels, $text, $eventId, $eventType, $idempotencyKey);
     }
 
     /** Publishes to the user's private channel (`user:<id>` with the nodes' prefix). */
@@ -146,7 +150,8 @@ LUA;
         return $this->publish($this->options['user_channel_prefix'] . $user, $text, $eventId, $eventType)[0];
     }
 
-    private function publishRedis(string $channel, string $text, ?string $eventId, ?string $eventType): array
+    private function publishRedis(string $channel, string $text, ?string $eventId, ?string $eventType,
+        ?string $idempotencyKey = null): array
     {
         $p = $this->options['prefix'];
         $wildcard = $this->options['wildcard_prefix'] !== null && str_starts_with($channel, $this->options['wildcard_prefix']);
@@ -155,6 +160,11 @@ LUA;
         $args = [$channel, $text, $eventId ?? '', $eventType ?? '', $this->options['store'] ? '1' : '0',
             (string) $this->options['max_stored'], (string) $this->options['message_ttl'],
             (string) $this->options['channel_retention'], "$tagged:pub", (string) ($this->options['max_channels'] ?? 0)];
+        if ($idempotencyKey !== null) {
+            // Kept by the script itself next to the channel's keys, for the window (docs/REDIS.md).
+            $keys[] = "$tagged:idem:$idempotencyKey";
+            $args[] = (string) $this->options['idempotency_window'];
+        }
         $this->sha ??= $this->redis->script('load', self::PUBLISH_SCRIPT);
         $reply = $this->redis->evalSha($this->sha, array_merge($keys, $args), count($keys));
         if ($reply === false && str_contains((string) $this->redis->getLastError(), 'NOSCRIPT')) {
@@ -172,10 +182,11 @@ LUA;
         return ['channel' => $channel, 'id' => (int) $reply[0], 'time' => (int) $reply[1], 'tag' => (int) $reply[2]];
     }
 
-    private function publishHTTP(array $channels, string $text, ?string $eventId, ?string $eventType): array
+    private function publishHTTP(array $channels, string $text, ?string $eventId, ?string $eventType,
+        ?string $idempotencyKey = null): array
     {
         $url = $this->options['node_url'] ?? throw new HeraldException("give 'redis_url' or 'node_url' to publish");
-        $headers = [];
+        $headers = $idempotencyKey !== null ? ["Idempotency-Key: $idempotencyKey"] : [];
         if ($eventId !== null) $headers[] = "Event-Id: $eventId";
         if ($eventType !== null) $headers[] = "Event-Type: $eventType";
         $answer = $this->request($url, 'POST', '/pub?id=' . self::path($channels), $text, $this->options['publisher_key'], $headers);

@@ -121,14 +121,14 @@ class Herald:
     def __init__(self, redis_url=None, node_url=None, admin_url=None, publisher_key=None, admin_key=None,
                  auth_secret=None, prefix="herald:", user_channel_prefix="user:", store=True,
                  max_stored=100, message_ttl=600, channel_retention=86400, max_channels=100000,
-                 wildcard_prefix=None, timeout=5.0):
+                 wildcard_prefix=None, timeout=5.0, idempotency_window=300):
         self.node_url = node_url.rstrip("/") if node_url else None
         self.admin_url = admin_url.rstrip("/") if admin_url else None
         self.publisher_key, self.admin_key, self.auth_secret = publisher_key, admin_key, auth_secret
         self.prefix, self.user_channel_prefix = prefix, user_channel_prefix
         self.store, self.max_stored, self.message_ttl = store, max_stored, message_ttl
         self.channel_retention, self.max_channels, self.wildcard_prefix = channel_retention, max_channels, wildcard_prefix
-        self.timeout = timeout
+        self.timeout, self.idempotency_window = timeout, idempotency_window
         self._redis = None
         self._sha = None
         if redis_url:
@@ -138,27 +138,34 @@ class Herald:
 
     # Publishing
 
-    def publish(self, channels, text, event_id=None, event_type=None):
+    def publish(self, channels, text, event_id=None, event_type=None, idempotency_key=None):
         """Publishes `text` (str or bytes) to one channel or a list; returns one
-        `{"channel", "id", "time", "tag"}` per channel, in order."""
+        `{"channel", "id", "time", "tag"}` per channel, in order. With `idempotency_key`, a
+        publish retried with the same key within the window (the nodes' --idempotency-window,
+        or `idempotency_window` here through Redis) answers with the first one's id and is not
+        published twice."""
         if isinstance(channels, str):
             channels = [channels]
         body = text.encode() if isinstance(text, str) else bytes(text)
         if self._redis is not None:
-            return [self._publish_redis(channel, body, event_id, event_type) for channel in channels]
-        return self._publish_http(channels, body, event_id, event_type)
+            return [self._publish_redis(channel, body, event_id, event_type, idempotency_key) for channel in channels]
+        return self._publish_http(channels, body, event_id, event_type, idempotency_key)
 
     def publish_to_user(self, user, text, event_id=None, event_type=None):
         """Publishes to the user's private channel (`user:<id>` with the nodes' prefix)."""
         return self.publish(self.user_channel_prefix + str(user), text, event_id, event_type)[0]
 
-    def _publish_redis(self, channel, body, event_id, event_type):
+    def _publish_redis(self, channel, body, event_id, event_type, idempotency_key=None):
         p = self.prefix
         wildcard = self.wildcard_prefix and channel.startswith(self.wildcard_prefix)
         keys = ["%s{%s}:meta" % (p, channel), "%s{%s}:log" % (p, channel), p + "channels", p + "stats",
                 p + ("live:wildcard" if wildcard else "live")]
         args = [channel, body, event_id or "", event_type or "", "1" if self.store else "0", self.max_stored,
                 self.message_ttl, self.channel_retention, "%s{%s}:pub" % (p, channel), self.max_channels or 0]
+        if idempotency_key:
+            # Kept by the script itself next to the channel's keys, for the window (docs/REDIS.md).
+            keys.append("%s{%s}:idem:%s" % (p, channel, idempotency_key))
+            args.append(self.idempotency_window)
         if self._sha is None:
             self._sha = self._redis.script_load(PUBLISH_SCRIPT)
         try:
@@ -171,10 +178,10 @@ class Herald:
             raise HeraldError("Number of channels were exceeded.", 403, "Number of channels were exceeded.")
         return {"channel": channel, "id": int(reply[0]), "time": int(reply[1]), "tag": int(reply[2])}
 
-    def _publish_http(self, channels, body, event_id, event_type):
+    def _publish_http(self, channels, body, event_id, event_type, idempotency_key=None):
         if not self.node_url:
             raise HeraldError("give redis_url or node_url to publish")
-        headers = {}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         if event_id:
             headers["Event-Id"] = event_id
         if event_type:
