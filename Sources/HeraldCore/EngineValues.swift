@@ -49,6 +49,11 @@ public struct ChannelBacklog: Sendable {
     /// The point right before the first stored message (all of `last` when nothing is stored):
     /// what a subscriber must have reached to have missed nothing the backlog no longer holds.
     public var floor: StreamPoint
+    /// Where a subscriber must stand to have missed none of the messages Redis lost after
+    /// acknowledging them (a failover before they reached the replica), as a node that had
+    /// delivered them recorded (``StreamPoint/init(fence:generation:)``); nil when nothing was lost.
+    /// A resume point before it gets the gap notice, whatever the backlog holds.
+    public var fence: StreamPoint?
 
     /// - Parameters:
     ///   - previous: the time and tag of the message right before the first stored one, when the
@@ -78,6 +83,31 @@ public struct ChannelBacklog: Sendable {
     public var lastID: Int64 { last.id }
     /// The channel's current generation (0: unknown, or the channel does not exist).
     public var generation: Int64 { last.generation }
+
+    /// Whether ids up to `delivered` now name messages published after it: Redis lost messages
+    /// it had acknowledged and handed their ids out again (a failover before replication, noticed
+    /// only once publishes went on). Ids and times rise together within a generation, so a message
+    /// with an id at most `delivered.id` but a later time and tag is another message.
+    public func reusesIDs(upTo delivered: StreamPoint) -> Bool {
+        guard delivered.generation != 0, generation == delivered.generation else { return false }
+        func later(_ point: StreamPoint) -> Bool {
+            point.id > 0 && point.id <= delivered.id && delivered.precedes(time: point.time, tag: point.tag)
+        }
+        return later(last) || messages.contains { later($0.point) }
+    }
+
+    /// Whether this backlog no longer holds what a node delivered up to `delivered`, of the same
+    /// generation, and no fence records it yet (Redis's fence script): the node must fence it so
+    /// the lost ids are not handed out again and subscribers from before are told.
+    public func needsFence(after delivered: StreamPoint) -> Bool {
+        guard exists, delivered.id > 0, delivered.generation != 0, generation == delivered.generation else {
+            return false
+        }
+        if let fence, fence.id >= delivered.id, !fence.precedes(time: delivered.time, tag: delivered.tag) {
+            return false
+        }
+        return last.id < delivered.id || reusesIDs(upTo: delivered)
+    }
 
     /// A channel that does not exist.
     public static let missing = ChannelBacklog(

@@ -46,6 +46,12 @@ public enum Resume {
     public static func select(_ backlog: ChannelBacklog, after point: ResumePoint) -> ResumeSelection {
         let stored = backlog.messages
         let floor = backlog.floor
+        let fence = backlog.fence
+        /// Whether a client at message `id` (or `(time, tag)`) has not reached the loss fence.
+        func beforeFence(id: Int64) -> Bool { fence.map { id < $0.id } ?? false }
+        func beforeFence(_ client: StreamPoint) -> Bool {
+            fence.map { client.precedes(time: $0.time, tag: $0.tag) } ?? false
+        }
         /// Everything stored, after the notice: the client's point is gone or cannot be placed.
         let everything = ResumeSelection(messages: stored[...], missed: true, start: floor, end: backlog.last)
         func from(_ index: Int, missed: Bool = false) -> ResumeSelection {
@@ -60,11 +66,15 @@ public enum Resume {
         case .backtrack(let count):
             guard count > 0 else { return from(stored.endIndex) }
             let index = max(stored.startIndex, stored.endIndex - count)
-            // Asked for more than is stored, and older messages existed: some are gone.
-            return from(index, missed: stored.count < count && floor.id > 0)
+            // Asked for more than is stored, and older messages existed: some are gone; or the
+            // messages asked for reach back past what Redis lost.
+            let spansLoss = index < stored.endIndex && beforeFence(id: stored[index].id)
+            return from(index, missed: (stored.count < count && floor.id > 0) || spansLoss)
 
         case .afterEventID(let eventID):
-            if let anchor = stored.firstIndex(where: { $0.eventID == eventID }) { return from(anchor + 1) }
+            if let anchor = stored.firstIndex(where: { $0.eventID == eventID }) {
+                return from(anchor + 1, missed: beforeFence(id: stored[anchor].id))
+            }
             return backlog.last.id > 0 ? everything : from(stored.endIndex)
 
         case .afterID(let id, let generation):
@@ -72,7 +82,7 @@ public enum Resume {
             // An id the generation never reached was issued by another one.
             if otherGeneration || id > backlog.last.id || id < 0 { return everything }
             let index = stored.firstIndex { $0.id > id } ?? stored.endIndex
-            var selection = from(index, missed: id < floor.id)
+            var selection = from(index, missed: id < floor.id || beforeFence(id: id))
             // Not stored (published without storing) yet reached: the client stands at its own id.
             if !selection.missed && selection.start.id < id { selection.start.id = id }
             return selection
@@ -87,7 +97,7 @@ public enum Resume {
             if (tag ?? 0) > 0 && (!backlog.exists || client.precedes(time: began.time, tag: began.tag)) {
                 return everything
             }
-            let missed = floor.id > 0 && client.precedes(time: floor.time, tag: floor.tag)
+            let missed = (floor.id > 0 && client.precedes(time: floor.time, tag: floor.tag)) || beforeFence(client)
             return from(since(stored, time: time, tag: tag), missed: missed)
         }
     }

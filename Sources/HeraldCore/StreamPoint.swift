@@ -64,6 +64,16 @@ public struct StreamPoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "#\(id)@\(generation) (\(time), \(tag))" }
+
+    /// A loss fence as Redis keeps it in a channel's `meta` (`<id> <time> <tag>`, written by the
+    /// fence script); nil for anything else.
+    public init?(fence: String, generation: Int64) {
+        let fields = fence.split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count == 3, let id = Int64(fields[0]), let time = Int64(fields[1]),
+            let tag = Int64(fields[2]), id >= 0, time >= 0, tag >= 0
+        else { return nil }
+        self.init(id: id, generation: generation, time: time, tag: tag)
+    }
 }
 
 /// Hands out generations for channels created in this process: microsecond wall-clock times,

@@ -125,6 +125,7 @@ public final class HeraldPublisher: Sendable {
     static let publishScript = RedisScript(RedisScripts.publish)
     static let publishShardedScript = RedisScript(RedisScripts.publishSharded)
     static let readScript = RedisScript(RedisScripts.read)
+    static let fenceScript = RedisScript(RedisScripts.fence)
     static let deleteScript = RedisScript(RedisScripts.delete)
     static let deleteShardedScript = RedisScript(RedisScripts.deleteSharded)
     static let createScript = RedisScript(RedisScripts.create)
@@ -135,8 +136,8 @@ public final class HeraldPublisher: Sendable {
     /// pipelined. Publishes pipelined while Redis lacks the script would each be answered
     /// `NOSCRIPT` and sent again, and a later batch could then overtake an earlier one.
     public static let scripts = [
-        publishScript, publishShardedScript, readScript, deleteScript, deleteShardedScript, createScript,
-        createShardedScript,
+        publishScript, publishShardedScript, readScript, fenceScript, deleteScript, deleteShardedScript,
+        createScript, createShardedScript,
     ]
 
     public init(redis: any RedisCommandExecutor, settings: Settings = Settings()) {
@@ -295,7 +296,7 @@ public final class HeraldPublisher: Sendable {
             Self.readScript, keys: [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))],
             arguments: [RedisArgument(Int(settings.messageTTL))]
         ).flatMapThrowing { reply in
-            guard let items = reply.array, items.count >= 4, let last = items[0].bytes else {
+            guard let items = reply.array, items.count >= 5, let last = items[0].bytes else {
                 throw RedisError.protocolViolation("read script answered \(reply)")
             }
             func number(_ index: Int) -> Int64 { items[index].string.flatMap { Int64($0) } ?? 0 }
@@ -303,8 +304,8 @@ public final class HeraldPublisher: Sendable {
             let generation = number(1)
             var previous: (time: Int64, tag: Int64)?
             var messages: [Message] = []
-            messages.reserveCapacity(items.count - 4)
-            for item in items.dropFirst(4) {
+            messages.reserveCapacity(items.count - 5)
+            for item in items.dropFirst(5) {
                 guard let bytes = item.bytes, var decoded = Envelope.decodeWithPrevious(bytes) else { continue }
                 if messages.isEmpty { previous = decoded.previous }
                 // Envelopes of an older Herald carry no generation; they belong to the current one.
@@ -315,8 +316,23 @@ public final class HeraldPublisher: Sendable {
                 lastID > 0
                 ? StreamPoint(id: lastID, generation: generation, time: number(2), tag: number(3))
                 : .start(of: generation)
-            return ChannelBacklog(messages: messages, last: point, exists: !last.isEmpty, previous: previous)
+            var backlog = ChannelBacklog(messages: messages, last: point, exists: !last.isEmpty, previous: previous)
+            backlog.fence = items[4].string.flatMap { StreamPoint(fence: $0, generation: generation) }
+            return backlog
         }
+    }
+
+    /// Records that Redis lost messages up to `delivered`, which a node had delivered
+    /// (``RedisScripts/fence``): their ids are not handed out again, and a subscriber that had not
+    /// reached `delivered` is told of the gap. Returns whether the fence moved.
+    public func fence(_ channel: String, delivered: StreamPoint) -> EventLoopFuture<Bool> {
+        redis.evalScript(
+            Self.fenceScript, keys: [RedisArgument(settings.keys.meta(channel))],
+            arguments: [
+                RedisArgument(Int(delivered.generation)), RedisArgument(Int(delivered.id)),
+                RedisArgument(Int(delivered.time)), RedisArgument(Int(delivered.tag)),
+            ]
+        ).map { $0.int == 1 }
     }
 
     /// A channel's last id and generation (nil, 0 when it does not exist), without its messages.

@@ -150,18 +150,58 @@ public enum RedisScripts {
     /// A channel's last message and its unexpired stored messages, read together.
     ///
     /// KEYS: meta, log. ARGV: message ttl (s). Returns `{last_id or "", epoch or "", last_time or
-    /// "", last_tag or "", envelope…}`.
+    /// "", last_tag or "", fence ("<id> <time> <tag>") or "", envelope…}`.
     public static let read = #"""
         local now = tonumber(redis.call('TIME')[1])
-        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'epoch', 'last_time', 'last_tag')
+        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'epoch', 'last_time', 'last_tag', 'fence')
         local entries = redis.call('LRANGE', KEYS[2], 0, -1)
         local cutoff = now - tonumber(ARGV[1])
-        local result = {meta[1] or '', meta[2] or '', meta[3] or '', meta[4] or ''}
+        local result = {meta[1] or '', meta[2] or '', meta[3] or '', meta[4] or '', meta[5] or ''}
         for _, entry in ipairs(entries) do
           local t = tonumber(string.match(entry, '^%d %-?%d+ (%d+)'))
           if t ~= nil and t > cutoff then result[#result + 1] = entry end
         end
         return result
+        """#
+
+    /// Records that Redis lost messages it had acknowledged (a failover before they reached the
+    /// replica, a restart from an older snapshot): a node delivered message `id` at (`time`, `tag`)
+    /// of the channel's generation, and the channel's `meta` no longer reaches it, or has newer
+    /// messages under ids up to it. Only the channel's `meta` is touched, so it runs unchanged on
+    /// a Redis Cluster.
+    ///
+    /// When nothing was published since the loss, the lost ids are not handed out again:
+    /// `last_id`, its time and tag rise to the delivered message's, so the next publish continues
+    /// after what subscribers saw. The `fence` field (`<id> <time> <tag>`) is where a subscriber
+    /// must stand to have missed nothing: its time and tag are the delivered message's, its id
+    /// `id`, or one past every id handed out twice when publishes already reused some (those ids
+    /// name two messages, so a cursor among them gets the gap notice; the new messages keep
+    /// theirs). Fences only rise, so nodes that delivered different amounts may all call it.
+    ///
+    /// KEYS: meta. ARGV: generation, id, time, tag. Returns 1 when it moved the fence, 0 when the
+    /// channel is of another generation (or gone) or already fenced there.
+    public static let fence = #"""
+        local meta = redis.call('HMGET', KEYS[1], 'last_id', 'last_time', 'last_tag', 'epoch', 'fence')
+        if meta[4] ~= ARGV[1] or meta[1] == false then return 0 end
+        local id, t, tag = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        local fid, ft, ftag = 0, 0, 0
+        if meta[5] then
+          local a, b, c = string.match(meta[5], '^(%d+) (%d+) (%d+)$')
+          fid, ft, ftag = tonumber(a), tonumber(b), tonumber(c)
+        end
+        local function after(t1, g1, t2, g2) return t1 > t2 or (t1 == t2 and g1 > g2) end
+        if fid >= id and not after(t, tag, ft, ftag) then return 0 end
+        local last, lt, lg = tonumber(meta[1]), tonumber(meta[2] or '0'), tonumber(meta[3] or '0')
+        local reused = after(lt, lg, t, tag)
+        local newid = id
+        if reused then newid = math.max(last, id) + 1 end
+        if fid > newid then newid = fid end
+        if after(ft, ftag, t, tag) then t, tag = ft, ftag end
+        if last < id and not reused then
+          redis.call('HSET', KEYS[1], 'last_id', id, 'last_time', t, 'last_tag', tag)
+        end
+        redis.call('HSET', KEYS[1], 'fence', newid .. ' ' .. t .. ' ' .. tag)
+        return 1
         """#
 
     /// Removes a channel and tells its subscribers with an id -2 envelope carrying the notice.

@@ -111,13 +111,13 @@ struct RedisScriptsCommand: ParsableCommand {
     )
 
     enum Name: String, ExpressibleByArgument, CaseIterable {
-        case publish, read, delete, create
+        case publish, read, fence, delete, create
         case publishSharded = "publish-sharded"
         case deleteSharded = "delete-sharded"
         case createSharded = "create-sharded"
     }
 
-    @Argument(help: "publish, read, delete, create; on a Redis Cluster: publish-, delete-, create-sharded.")
+    @Argument(help: "publish, read, fence, delete, create; on a Redis Cluster: publish-, delete-, create-sharded.")
     var name: Name
 
     func run() {
@@ -125,6 +125,7 @@ struct RedisScriptsCommand: ParsableCommand {
         case .publish: print(RedisScripts.publish)
         case .publishSharded: print(RedisScripts.publishSharded)
         case .read: print(RedisScripts.read)
+        case .fence: print(RedisScripts.fence)
         case .delete: print(RedisScripts.delete)
         case .deleteSharded: print(RedisScripts.deleteSharded)
         case .create: print(RedisScripts.create)

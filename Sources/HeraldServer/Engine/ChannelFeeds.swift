@@ -17,10 +17,28 @@ final class ChannelFeeds: Sendable {
         /// Hosts minus releases: the channel is subscribed while this is positive.
         var hosts = 0
         var lastDelivered: Int64?
+        /// The time and tag of `lastDelivered`, once a message told them: a later message under an id
+        /// up to it means Redis lost messages and handed their ids out again.
+        var lastStamp: StreamPoint.Stamp?
         /// The generation of `lastDelivered` (0: not known yet); another one means ids restarted.
         var generation: Int64 = 0
         var repairing = false
         var held: [Message] = []
+
+        /// Whether `message` has an id already delivered but was published after the last one
+        /// delivered: another message under a reused id, not a repeat.
+        func reuses(_ message: Message) -> Bool {
+            guard let last = lastDelivered, let stamp = lastStamp, message.id <= last,
+                message.generation != 0, message.generation == generation
+            else { return false }
+            return stamp.time < message.time || (stamp.time == message.time && stamp.tag < message.tag)
+        }
+
+        /// Where this feed's subscribers stand, when its time and tag are known.
+        var delivered: StreamPoint? {
+            guard let id = lastDelivered, let stamp = lastStamp, generation != 0 else { return nil }
+            return StreamPoint(id: id, generation: generation, time: stamp.time, tag: stamp.tag)
+        }
     }
 
     let loop: any EventLoop
@@ -32,6 +50,8 @@ final class ChannelFeeds: Sendable {
     /// Repairs from the backlog: a feed that skipped ids, and every hosted channel after a reconnect.
     private let gapRepairs = Counter(label: "herald_gap_repairs_total", dimensions: [("cause", "gap")])
     private let reconnectRepairs = Counter(label: "herald_gap_repairs_total", dimensions: [("cause", "reconnect")])
+    /// Backlogs found short of what this node delivered (Redis lost acknowledged messages).
+    private let lossFences = Counter(label: "herald_loss_fences_total")
 
     init(
         loop: any EventLoop, publisher: HeraldPublisher, logger: Logger,
@@ -96,6 +116,7 @@ final class ChannelFeeds: Sendable {
             defer { feeds[channel] = feed }
             if message.id == Message.channelDeletedID {
                 feed.lastDelivered = nil  // ids restart when the channel is re-created
+                feed.lastStamp = nil
                 feed.generation = 0
                 return .deleted
             }
@@ -106,7 +127,7 @@ final class ChannelFeeds: Sendable {
             if let last = feed.lastDelivered {
                 let otherGeneration =
                     message.generation != 0 && feed.generation != 0 && message.generation != feed.generation
-                if otherGeneration || message.id > last + 1 {
+                if otherGeneration || message.id > last + 1 || feed.reuses(message) {
                     feed.repairing = true
                     feed.held = [message]
                     return .repair(after: last)
@@ -114,7 +135,10 @@ final class ChannelFeeds: Sendable {
                 if message.id <= last { return .drop }
             }
             feed.lastDelivered = message.id
-            if message.generation != 0 { feed.generation = message.generation }
+            if message.generation != 0 {
+                feed.generation = message.generation
+                feed.lastStamp = (message.time, message.tag)
+            }
             return .deliver
         }
         switch action {
@@ -153,8 +177,12 @@ final class ChannelFeeds: Sendable {
     /// backlog no longer holds (trimmed, or gone with another generation) gets the gap notice,
     /// decided by the same rule as a subscriber's resume. A failed read is tried again (Redis may
     /// still be coming back) for as long as the channel is hosted.
-    private func repair(_ channel: String, after last: Int64, attempt: Int = 0) {
-        let known = state.withValue { $0[channel]?.generation ?? 0 }
+    ///
+    /// A backlog that no longer reaches what was delivered (Redis lost messages it had
+    /// acknowledged: a failover before they were replicated) is fenced first, once, and read
+    /// again: the lost ids are not handed out again, and those who had not seen them are told.
+    private func repair(_ channel: String, after last: Int64, attempt: Int = 0, fenced: Bool = false) {
+        let (known, delivered) = state.withValue { ($0[channel]?.generation ?? 0, $0[channel]?.delivered) }
         publisher.backlog(channel).hop(to: loop).whenComplete { [self] result in
             let backlog: ChannelBacklog
             switch result {
@@ -174,13 +202,28 @@ final class ChannelFeeds: Sendable {
                 _ = finishRepair(channel)
                 return
             }
+            if !fenced, let delivered, delivered.id == last, backlog.needsFence(after: delivered) {
+                fence(channel, delivered: delivered, backlog: backlog, attempt: attempt)
+                return
+            }
             guard let held = finishRepair(channel), let sink = sink() else { return }
-            let selection = Resume.select(backlog, after: .afterID(last, generation: known))
+            // Ids subscribers saw name other messages now: they continue by time and tag, after
+            // the notice, and their ids go back to the new messages'.
+            let reusedAfter = delivered.flatMap { $0.id == last && backlog.reusesIDs(upTo: $0) ? $0 : nil }
+            let selection = Resume.select(
+                backlog,
+                after: reusedAfter.map { .since(time: $0.time, tag: $0.tag) } ?? .afterID(last, generation: known))
             // Stored then held, each id once, in order; one notice before the first of them if
             // anything between where subscribers stand and it is gone.
             var point = selection.start
-            var reported = selection.missed
-            if reported { sink.deliverGap(channel, resumeAt: point) }
+            var reported = selection.missed || reusedAfter != nil
+            var stamp: StreamPoint.Stamp?
+            if let reusedAfter {
+                // Before the new messages by id, at what was delivered by time and tag.
+                point = StreamPoint(
+                    id: point.id, generation: reusedAfter.generation, time: reusedAfter.time, tag: reusedAfter.tag)
+            }
+            if reported { sink.deliverGap(channel, resumeAt: point, idsReused: reusedAfter != nil) }
             for message in Array(selection.messages) + held where message.id > point.id {
                 if !reported && message.id > point.id + 1 {
                     // Gone from between stored messages (published without storing): subscribers
@@ -193,12 +236,34 @@ final class ChannelFeeds: Sendable {
                 }
                 sink.deliver(message)
                 point = message.point
+                stamp = message.generation != 0 ? (message.time, message.tag) : nil
             }
             state.withValue { feeds in
                 guard feeds[channel] != nil else { return }
+                let generation = point.generation != 0 ? point.generation : backlog.generation
+                if generation != feeds[channel]!.generation || reported { feeds[channel]!.lastStamp = nil }
+                if let stamp { feeds[channel]!.lastStamp = stamp }
                 feeds[channel]!.lastDelivered = point.id
-                feeds[channel]!.generation = point.generation != 0 ? point.generation : backlog.generation
+                feeds[channel]!.generation = generation
             }
+        }
+    }
+
+    /// Fences what Redis lost after `delivered` (``HeraldPublisher/fence(_:delivered:)``), then
+    /// repairs again from a fresh read. A failed fence is not retried: the repair goes on and
+    /// reports the gap without it.
+    private func fence(_ channel: String, delivered: StreamPoint, backlog: ChannelBacklog, attempt: Int) {
+        lossFences.increment()
+        logger.warning(
+            "Redis lost delivered messages; fencing their ids",
+            metadata: [
+                "channel": "\(channel)", "delivered": "\(delivered)", "redis.last": "\(backlog.last)",
+            ])
+        publisher.fence(channel, delivered: delivered).hop(to: loop).whenComplete { [self] result in
+            if case .failure(let error) = result {
+                logger.warning("fence failed", metadata: ["channel": "\(channel)", "redis.error": "\(error)"])
+            }
+            repair(channel, after: delivered.id, attempt: attempt, fenced: true)
         }
     }
 

@@ -2,6 +2,13 @@ import HeraldCore
 import NIOCore
 
 /// Receives the messages of the channels this node hosts, in id order per channel.
+extension MessageSink {
+    /// Messages of `channel` are gone before the next one delivered (see the requirement).
+    func deliverGap(_ channel: String, resumeAt point: StreamPoint) {
+        deliverGap(channel, resumeAt: point, idsReused: false)
+    }
+}
+
 public protocol MessageSink: AnyObject, Sendable {
     /// Called serially per channel, in increasing id order.
     func deliver(_ message: Message)
@@ -9,8 +16,10 @@ public protocol MessageSink: AnyObject, Sendable {
     func channelDeleted(_ channel: String, notice: Message)
     /// Messages of `channel` are gone before the next one delivered (Redis lost them, or its ids
     /// restarted): subscribers get the id -4 notice and then stand at `point`, the point right
-    /// before the messages that follow.
-    func deliverGap(_ channel: String, resumeAt point: StreamPoint)
+    /// before the messages that follow. With `idsReused`, Redis handed out again ids some
+    /// subscribers saw (it lost their messages): those at a higher id than `point` stand at
+    /// `point` too, and take the new messages under those ids.
+    func deliverGap(_ channel: String, resumeAt point: StreamPoint, idsReused: Bool)
     /// This node's subscriber count of every channel it hosts (for cluster-wide counts).
     func localSubscriberCounts() -> [String: Int]
     /// This node's connections per user on `channel`.

@@ -26,6 +26,9 @@ struct RenderedMessage: Sendable {
     let message: Message
     /// For a gap notice (id -4) delivered live: where its subscribers stand once they have it.
     var resumeAt: StreamPoint?
+    /// For a gap notice: Redis handed out again ids its subscribers may have seen, so one past
+    /// `resumeAt` concerns them too (`MessageSink.deliverGap(_:resumeAt:idsReused:)`).
+    var idsReused = false
     /// When the message reached this node, for the delivery latency metric.
     var arrived: NIODeadline?
     var streaming: Frame?

@@ -245,10 +245,11 @@ public final class SubscriberRegistry: MessageSink, Sendable {
         }
     }
 
-    public func deliverGap(_ channel: String, resumeAt point: StreamPoint) {
+    public func deliverGap(_ channel: String, resumeAt point: StreamPoint, idsReused: Bool) {
         guard let entry = hosting.withLockedValue({ $0[channel] }) else { return }
         var notice = renderer.render(.missed(channel, resumeAt: point), for: entry.kinds)
         notice.resumeAt = point
+        notice.idsReused = idsReused
         notice.arrived = .now()
         let rendered = notice
         entry.loops.forEach { i in

@@ -178,7 +178,9 @@ class LiveSubscriber {
         }
         if rendered.message.id == Message.missedID {
             // Messages between here and the notice's point are gone: say so once, then follow it.
-            guard let point = rendered.resumeAt, channels[i].isBehind(point) else { return }
+            guard let point = rendered.resumeAt,
+                channels[i].isBehind(point) || (rendered.idsReused && channels[i].point.id > point.id)
+            else { return }
             channels[i].point = point
             return emit(rendered, catchUp: false)
         }

@@ -203,4 +203,78 @@ import Testing
             #expect(lost.isEmpty || mine.contains { $0.id == -4 }, "\(channel): lost silently \(lost)")
         }
     }
+
+    /// A master takes two publishes its replica never gets (the replica is frozen and its link cut
+    /// just before), the node delivers them, and the master is killed: the promoted replica lacks
+    /// them. The node that delivered them fences the channel, so its subscriber goes on with the
+    /// next message under the next id, without a repeat or a notice, and a resume from before the
+    /// lost messages gets the notice.
+    @Test(.timeLimit(.minutes(2))) func messagesAMasterLostBeforeReplicatingAreFencedAfterItsFailover() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3, replicas: 1)
+        defer { cluster.stop() }
+        let nodes = try await Self.nodes(2, on: cluster)
+        defer { for node in nodes { node.stop() } }
+        let (a, b) = (nodes[0], nodes[1])
+        let victim = cluster.servers[0]
+        var replica: RedisServerProcess?
+        for server in cluster.servers where server.port != victim.port {
+            let role = try await server.command("ROLE").array ?? []
+            if role.count > 2, role[0].string == "slave", role[2].integer == Int(victim.port) { replica = server }
+        }
+        let standby = try #require(replica, "no replica of the first master")
+        var found: String?
+        for index in 0..<500 where found == nil {
+            let candidate = "unreplicated\(index)"
+            if case .error = try await victim.command("HLEN", "herald:{\(candidate)}:meta") { continue }
+            found = candidate
+        }
+        let channel = try #require(found)
+        let meta = "herald:{\(channel)}:meta"
+        let events = try await HTTPStream.connect(port: a.port, "/ev/\(channel)")
+        defer { events.close() }
+        try #require(try await a.waitForSubscribers(channel, count: 1))
+        try await b.publishAll(channel, ["m1", "m2", "m3"])
+        let seen = try await Received.events(events, count: 3, settle: .zero)
+        try #require(seen.count == 3)
+        let replicated = try await Blocking.run {
+            let client = try RedisTestClient(port: standby.port)
+            defer { client.close() }
+            _ = try client.command(["READONLY"])
+            for _ in 0..<100 {
+                if try client.command(["HGET", meta, "last_id"]).string == "3" { return true }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return false
+        }
+        try #require(replicated, "the replica never got the first three")
+
+        standby.pause()
+        _ = try await victim.command("CLIENT", "KILL", "TYPE", "replica")
+        try await b.publishAll(channel, ["m4", "m5"])
+        #expect(try await Received.events(events, count: 5, settle: .zero).count == 5)
+        victim.signal(SIGKILL)
+        standby.resume()
+
+        var fence: String?
+        for _ in 0..<300 where fence == nil {
+            fence = try? await standby.command("HGET", meta, "fence").string
+            if fence == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(
+            fence?.hasPrefix("5 ") == true, "no fence at 5: \(String(describing: fence))\n\(Self.redisLines(a.output))")
+        var published = false
+        for _ in 0..<100 where !published {
+            published = (try? await b.admin("POST", "/pub?id=\(channel)", body: Array("m6".utf8)))?.status == 200
+            if !published { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(published)
+
+        let live = try await Received.events(events, count: 6)
+        #expect(live.map(\.message.text) == (1...6).map { "m\($0)" }, "\(live)")
+        #expect(live.map(\.message.id) == Array(1...6))
+        let resumed = try await HTTPStream.connect(
+            port: b.port, "/ev/\(channel)", headers: [("Last-Event-ID", try #require(seen[2].id))])
+        defer { resumed.close() }
+        #expect(try await Received.events(resumed, count: 2).map(\.message.text) == ["Messages missed", "m6"])
+    }
 }
