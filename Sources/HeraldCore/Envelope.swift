@@ -2,20 +2,23 @@
 /// and sent on its pub/sub channel, decoded once per node.
 ///
 /// ```
-/// 2 <id> <time> <tag> <generation> <previous time> <previous tag> <channel length> <event-id length> <event-type length>\n<channel><event-id><event-type><text>
+/// 3 <id> <time> <tag> <generation> <previous time> <previous tag> <order> <channel length> <event-id length> <event-type length>\n<channel><event-id><event-type><text>
 /// ```
 ///
 /// One line of decimal fields, then the raw bytes back to back: binary-safe, trivial to produce in
 /// Lua or any language, and parsed without scanning the text. Lengths are in bytes; an empty event
 /// id or type means none. The generation names the channel's incarnation (see ``StreamPoint``);
 /// the previous time and tag are those of message `id - 1`, so the oldest stored message says
-/// where the messages before it ended even once they are gone (0 0 for the first message).
-/// Version 1 (`1 <id> <time> <tag> <lengths…>`, no generation or previous point) is still read:
-/// control messages use it (negative ids; -2: the channel was deleted), and so may backlogs
-/// written by an older Herald.
+/// where the messages before it ended even once they are gone (0 0 for the first message). The
+/// order is the publish time in microseconds (Redis's clock), which orders messages of different
+/// channels (``Message/order``).
+/// Versions 2 (no order: it is taken as the publish second's first microsecond) and 1
+/// (`1 <id> <time> <tag> <lengths…>`, no generation or previous point either) are still read:
+/// control messages use version 1 (negative ids; -2: the channel was deleted), and backlogs
+/// written by an older Herald may hold either.
 public enum Envelope {
     /// The format version written, the first field.
-    public static let version = 2
+    public static let version = 3
 
     /// Encodes a message; `previous` is the time and tag of the message before it.
     public static func encode(_ message: Message, previous: (time: Int64, tag: Int64) = (0, 0)) -> [UInt8] {
@@ -26,7 +29,7 @@ public enum Envelope {
         out.reserveCapacity(80 + channel.count + eventID.count + eventType.count + message.text.count)
         let header =
             "\(version) \(message.id) \(message.time) \(message.tag) \(message.generation) \(previous.time) "
-            + "\(previous.tag) \(channel.count) \(eventID.count) \(eventType.count)\n"
+            + "\(previous.tag) \(message.order) \(channel.count) \(eventID.count) \(eventType.count)\n"
         out += header.utf8
         out += channel
         out += eventID
@@ -80,11 +83,15 @@ public enum Envelope {
         let generation: Int64
         let previous: (time: Int64, tag: Int64)?
         let lengthFields: ArraySlice<Int64>
+        var order = fields.count > 2 ? fields[2] * 1_000_000 : 0
         switch (fields.first, fields.count) {
         case (1, 7):
             (generation, previous, lengthFields) = (0, nil, fields[4...6])
         case (2, 10):
             (generation, previous, lengthFields) = (fields[4], (fields[5], fields[6]), fields[7...9])
+        case (3, 11):
+            (generation, previous, lengthFields) = (fields[4], (fields[5], fields[6]), fields[8...10])
+            order = fields[7]
         default:
             return nil
         }
@@ -102,7 +109,7 @@ public enum Envelope {
         let message = Message(
             channel: channel, id: fields[1], time: fields[2], tag: fields[3],
             eventID: eventID.isEmpty ? nil : eventID, eventType: eventType.isEmpty ? nil : eventType,
-            text: Array(rest[index...]), generation: generation)
+            text: Array(rest[index...]), generation: generation, order: order)
         return (message, previous)
     }
 }

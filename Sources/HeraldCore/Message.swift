@@ -19,6 +19,11 @@ public struct Message: Sendable, Hashable {
     public var text: [UInt8]
     /// The incarnation of the channel the id belongs to (0: unknown); see ``StreamPoint``.
     public var generation: Int64
+    /// Where the message stands among the messages of every channel, in publish order: Redis's
+    /// clock in microseconds when it was published, or the memory engine's publish count. A
+    /// subscriber to several channels that resumes gets their messages merged by it, as it would
+    /// have seen them live. Within one channel ids decide.
+    public var order: Int64
 
     public init(
         channel: String,
@@ -28,7 +33,8 @@ public struct Message: Sendable, Hashable {
         eventID: String? = nil,
         eventType: String? = nil,
         text: [UInt8],
-        generation: Int64 = 0
+        generation: Int64 = 0,
+        order: Int64 = 0
     ) {
         self.channel = channel
         self.id = id
@@ -38,6 +44,7 @@ public struct Message: Sendable, Hashable {
         self.eventType = eventType
         self.text = text
         self.generation = generation
+        self.order = order
     }
 
     /// The point right after this message.

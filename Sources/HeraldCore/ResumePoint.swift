@@ -114,3 +114,27 @@ public enum Resume {
         return stored.endIndex
     }
 }
+
+extension Resume {
+    /// The messages selected for several channels as one stream in publish order
+    /// (``Message/order``), as a subscriber to all of them would have had them live. Each
+    /// channel's messages stay in id order: the merge takes, each time, the channel whose next
+    /// message was published first, so a Redis clock that stepped back can only misplace a message
+    /// among other channels', never reorder its own channel. Ties go to the earlier channel.
+    public static func interleave(_ selections: [ResumeSelection]) -> [(channel: Int, message: Message)] {
+        var merged: [(channel: Int, message: Message)] = []
+        merged.reserveCapacity(selections.reduce(0) { $0 + $1.messages.count })
+        var next = selections.map(\.messages.startIndex)
+        while true {
+            var pick: Int?
+            for channel in selections.indices where next[channel] < selections[channel].messages.endIndex {
+                let order = selections[channel].messages[next[channel]].order
+                if let best = pick, selections[best].messages[next[best]].order <= order { continue }
+                pick = channel
+            }
+            guard let channel = pick else { return merged }
+            merged.append((channel, selections[channel].messages[next[channel]]))
+            next[channel] += 1
+        }
+    }
+}

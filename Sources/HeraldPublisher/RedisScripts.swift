@@ -22,8 +22,9 @@ public enum RedisScripts {
 
     /// The envelope, appended to the log (KEYS[2]) and trimmed when storing.
     static let storeAndEncode = #"""
-        local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, stamp, tag, epoch,
-          tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
+        local envelope = string.format('3 %d %d %d %s %d %d %s %d %d %d\n', id, stamp, tag, epoch,
+          tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), clock[1] .. string.format('%06d', tonumber(clock[2])),
+          #ARGV[1], #ARGV[3], #ARGV[4])
           .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
         if ARGV[5] == '1' then
           redis.call('RPUSH', KEYS[2], envelope)

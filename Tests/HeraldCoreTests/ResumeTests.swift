@@ -385,3 +385,41 @@ import Testing
 extension StreamPoint {
     fileprivate var pair: (time: Int64, tag: Int64) { (time, tag) }
 }
+
+@Suite struct InterleaveTests {
+    static func selection(_ channel: String, _ messages: [(id: Int64, order: Int64)]) -> ResumeSelection {
+        let stored = messages.map {
+            Message(channel: channel, id: $0.id, time: 1, tag: $0.id, text: [], generation: 1, order: $0.order)
+        }
+        return ResumeSelection(
+            messages: stored[...], missed: false, start: .start(of: 1), end: stored.last?.point ?? .start(of: 1))
+    }
+
+    static func merged(_ selections: [ResumeSelection]) -> [String] {
+        Resume.interleave(selections).map { "\($0.message.channel)\($0.message.id)" }
+    }
+
+    @Test func messagesOfSeveralChannelsComeInPublishOrder() {
+        let a = Self.selection("a", [(1, 10), (2, 30)])
+        let b = Self.selection("b", [(1, 5), (2, 20), (3, 40)])
+        #expect(Self.merged([a, b]) == ["b1", "a1", "b2", "a2", "b3"])
+        #expect(Resume.interleave([a, b]).map(\.channel) == [1, 0, 1, 0, 1])
+    }
+
+    @Test func aChannelKeepsItsOwnOrderWhenTheClockSteppedBack() {
+        // b's messages were stamped 50 then 15: the clock stepped back between them.
+        let a = Self.selection("a", [(1, 10), (2, 20)])
+        let b = Self.selection("b", [(1, 50), (2, 15)])
+        #expect(Self.merged([a, b]) == ["a1", "a2", "b1", "b2"])
+    }
+
+    @Test func tiesGoToTheEarlierChannelAndEmptyOnesAreSkipped() {
+        let a = Self.selection("a", [(1, 10)])
+        let empty = Self.selection("e", [])
+        let b = Self.selection("b", [(1, 10), (2, 10)])
+        #expect(Self.merged([b, empty, a]) == ["b1", "b2", "a1"])
+        #expect(Self.merged([a, empty, b]) == ["a1", "b1", "b2"])
+        #expect(Self.merged([]) == [])
+        #expect(Self.merged([empty]) == [])
+    }
+}

@@ -54,10 +54,59 @@ import Testing
         defer { second.close() }
         #expect(try await second.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
         try await second.drain(for: .milliseconds(200))
-        let texts = try Self.texts(second)
-        #expect(texts.filter { $0.hasPrefix("a") } == ["a3"])
-        #expect(texts.filter { $0.hasPrefix("b") } == ["b2", "b3"])
+        #expect(try Self.texts(second) == ["b2", "a3", "b3"])
         #expect(CursorText.withoutGenerations(SSEParser(second.body).dataEvents.last?.id) == "hc:a:3,b:3")
+    }
+
+    /// `b2, a3, b3` are published in that order while a subscriber to both channels is away: every
+    /// transport's resume delivers them in that order, as they came live, not channel by channel.
+    static func multiChannelResumeInPublishOrder(
+        publisher: HeraldProcess, subscriber: HeraldProcess, prefix: String
+    ) async throws {
+        let (a, b) = ("\(prefix)a", "\(prefix)b")
+        func texts(_ body: [UInt8]) throws -> [String] {
+            try PushMessage.decodeConcatenated(body).map { String($0.text.dropFirst(prefix.count)) }
+        }
+        let first = try await HTTPStream.connect(port: subscriber.port, "/ev/\(a)/\(b)")
+        try #require(try await subscriber.waitForSubscribers(b, count: 1))
+        for (channel, text) in [(a, "a1"), (b, "b1"), (a, "a2")] { try await publisher.publish(channel, prefix + text) }
+        #expect(try await first.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
+        let cursor = try #require(SSEParser(first.body).dataEvents.last?.id)
+        first.close()
+        for (channel, text) in [(b, "b2"), (a, "a3"), (b, "b3")] { try await publisher.publish(channel, prefix + text) }
+        let missed = ["b2", "a3", "b3"]
+        let all = ["a1", "b1", "a2"] + missed
+
+        let events = try await HTTPStream.connect(
+            port: subscriber.port, "/ev/\(a)/\(b)", headers: [("Last-Event-ID", cursor)])
+        defer { events.close() }
+        #expect(try await events.readUntil { SSEParser($0.body).dataEvents.count >= 3 })
+        try await events.drain(for: .milliseconds(100))
+        #expect(try Self.texts(events).map { String($0.dropFirst(prefix.count)) } == missed, "EventSource")
+        let longPoll = try await subscriber.get("/lp/\(a)/\(b)", headers: [("If-None-Match", cursor)])
+        #expect(try texts(longPoll.body) == missed, "long-poll")
+        let polled = try await subscriber.get(
+            "/lp/\(a)/\(b)", headers: [("If-None-Match", cursor), ("X-Nginx-PushStream-Mode", "polling")])
+        #expect(try texts(polled.body) == missed, "polling")
+
+        let backtrack = "/\(a).b9/\(b).b9"
+        let stream = try await HTTPStream.connect(port: subscriber.port, "/sub" + backtrack)
+        defer { stream.close() }
+        let socket = try await WebSocketTestClient.connect(port: subscriber.port, "/ws" + backtrack)
+        defer { socket.close() }
+        #expect(try await stream.readUntil { ScriptMessage.all(in: $0.text).count >= 6 })
+        #expect(ScriptMessage.all(in: stream.text).map { String($0.text.dropFirst(prefix.count)) } == all, "stream")
+        #expect(try await socket.readTextFrames(6))
+        let frames = try socket.textFrames.map { try PushMessage.decode($0.payload).text }
+        #expect(frames.map { String($0.dropFirst(prefix.count)) } == all, "WebSocket")
+        let polledBack = try await subscriber.get("/lp" + backtrack, headers: [("X-Nginx-PushStream-Mode", "polling")])
+        #expect(try texts(polledBack.body) == all, "polling backtrack")
+    }
+
+    @Test func multiChannelResumeIsInPublishOrderOnEveryTransport() async throws {
+        let node = try await HeraldProcess.start()
+        defer { node.stop() }
+        try await Self.multiChannelResumeInPublishOrder(publisher: node, subscriber: node, prefix: "order-")
     }
 
     @Test func publisherEventIDAsLastEventID() async throws {

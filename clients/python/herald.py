@@ -80,8 +80,9 @@ if live then redis.call('ZADD', live, now + tonumber(ARGV[8]), ARGV[1]) end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then
   redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[4], 'channel_seq', 1), ARGV[1])
 end
-local envelope = string.format('2 %d %d %d %s %d %d %d %d %d\n', id, stamp, tag, epoch,
-  tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), #ARGV[1], #ARGV[3], #ARGV[4])
+local envelope = string.format('3 %d %d %d %s %d %d %s %d %d %d\n', id, stamp, tag, epoch,
+  tonumber(meta[2] or '0'), tonumber(meta[3] or '0'), clock[1] .. string.format('%06d', tonumber(clock[2])),
+  #ARGV[1], #ARGV[3], #ARGV[4])
   .. ARGV[1] .. ARGV[3] .. ARGV[4] .. ARGV[2]
 if ARGV[5] == '1' then
   redis.call('RPUSH', KEYS[2], envelope)

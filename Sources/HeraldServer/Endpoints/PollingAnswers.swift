@@ -32,14 +32,17 @@ struct PollingAnswers {
         let channels = subscription.channels
         let reads = channels.map { node.engine.backlog($0.channel, on: loop) }
         return EventLoopFuture.whenAllSucceed(reads, on: loop).map { backlogs in
-            var messages: [Message] = []
-            var positions: [ChannelPosition] = []
-            for (channel, backlog) in zip(channels, backlogs) {
-                let selection = Resume.select(backlog, after: channel.resume)
-                if selection.missed { messages.append(.missed(channel.channel, resumeAt: selection.start)) }
-                messages += selection.messages
-                let end = selection.end
-                positions.append(ChannelPosition(channel: channel.channel, lastID: end.id, generation: end.generation))
+            let selections = zip(channels, backlogs).map { channel, backlog in
+                Resume.select(backlog, after: channel.resume)
+            }
+            // The notices first, then every channel's messages in publish order.
+            var messages = zip(channels, selections).compactMap { channel, selection in
+                selection.missed ? Message.missed(channel.channel, resumeAt: selection.start) : nil
+            }
+            messages += Resume.interleave(selections).map(\.message)
+            let positions = zip(channels, selections).map { channel, selection in
+                ChannelPosition(
+                    channel: channel.channel, lastID: selection.end.id, generation: selection.end.generation)
             }
             let cursor = ResumeCursor(positions)
             return messages.isEmpty ? notModified(cursor: cursor) : self.messages(messages, cursor: cursor)

@@ -60,6 +60,8 @@ public final class MemoryEngine: MessageEngine {
         var names: [String] = []
         var nextOrder: UInt64 = 0
         var generations = GenerationClock()
+        /// Messages published so far, every channel together: each message's ``Message/order``.
+        var published: Int64 = 0
         var wildcardChannels = 0
         var publishedMessages: Int64 = 0
         /// Messages in all backlogs, kept up to date with every change to one.
@@ -180,6 +182,8 @@ public final class MemoryEngine: MessageEngine {
         let configuration = self.configuration
         // Changed in place: a copy taken out of the dictionary would share the backlog's storage,
         // and the append would then copy the whole backlog on every publish.
+        state.published += 1
+        let order = state.published
         func publish(into channel: inout Channel) -> (Message, hosted: Bool, stored: Int) {
             let previous = (channel.lastTime, channel.lastTag)
             let stamp = StreamPoint.next(
@@ -189,7 +193,7 @@ public final class MemoryEngine: MessageEngine {
             channel.lastActivity = now
             let message = Message(
                 channel: name, id: channel.lastID, time: stamp.time, tag: stamp.tag, eventID: eventID,
-                eventType: eventType, text: text, generation: channel.generation)
+                eventType: eventType, text: text, generation: channel.generation, order: order)
             let before = channel.queue.count
             if keep {
                 channel.queue.expire(publishedAtOrBefore: now - configuration.messageTTL)

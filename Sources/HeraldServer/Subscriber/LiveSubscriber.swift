@@ -141,17 +141,19 @@ class LiveSubscriber {
         for i in channels.indices where channels[i].resume != .none {
             registry.metrics.resumed(missed: selections[i].missed)
         }
-        for i in channels.indices where channels[i].active {
-            if selections[i].missed {
-                let notice = Message.missed(channels[i].channel, resumeAt: selections[i].start)
-                emit(registry.renderer.render(notice, for: kinds), catchUp: true)
-            }
-            for message in selections[i].messages {
-                guard isRegistered, channels[i].active else { break }
-                channels[i].point = message.point
-                emit(registry.renderer.render(message, for: kinds), catchUp: true)
-            }
-            if selections[i].end.id > channels[i].point.id { channels[i].point = selections[i].end }
+        // The notices first, then every channel's messages in publish order.
+        for i in channels.indices where channels[i].active && selections[i].missed {
+            let notice = Message.missed(channels[i].channel, resumeAt: selections[i].start)
+            emit(registry.renderer.render(notice, for: kinds), catchUp: true)
+        }
+        for (i, message) in Resume.interleave(selections) {
+            guard isRegistered else { break }
+            guard channels[i].active else { continue }
+            channels[i].point = message.point
+            emit(registry.renderer.render(message, for: kinds), catchUp: true)
+        }
+        for i in channels.indices where channels[i].active && selections[i].end.id > channels[i].point.id {
+            channels[i].point = selections[i].end
         }
         pendingBytes = 0
         for i in channels.indices {

@@ -5,6 +5,12 @@ import Testing
 /// A subscriber that leaves one node resumes on another from the shared backlog.
 @Suite(.enabled(if: RedisServerProcess.isAvailable, "needs redis-server"), .timeLimit(.minutes(1)))
 struct RedisResumeTests {
+    @Test func multiChannelResumeIsInPublishOrderOnEveryTransport() async throws {
+        let bed = try await RedisTestbed.start()
+        defer { bed.stop() }
+        try await ResumeTests.multiChannelResumeInPublishOrder(publisher: bed.b, subscriber: bed.a, prefix: "order-")
+    }
+
     @Test func eventSourceResumesOnTheOtherNodeWithExactlyTheRest() async throws {
         let bed = try await RedisTestbed.start(arguments: ["--max-messages-stored-per-channel", "5"])
         defer { bed.stop() }
