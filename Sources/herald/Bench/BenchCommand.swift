@@ -197,6 +197,7 @@ struct BenchCommand: AsyncParsableCommand {
         let publishTally = BenchPublishTally()
         let started = NIODeadline.now()
         let before = ProcessSample.read(serverPid)
+        let machineBefore = MachineCPU.busySeconds()
         let order = (0..<messages).map { k in
             BenchMessage(channel: channelNames[k % channels], sequence: k / channels + 1)
         }
@@ -215,6 +216,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let finished = NIODeadline.now()
         let after = ProcessSample.read(serverPid)
+        let machineAfter = MachineCPU.busySeconds()
 
         var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
         var received = 0
@@ -252,6 +254,10 @@ struct BenchCommand: AsyncParsableCommand {
         if let before, let after, received > 0 {
             result.serverCPUSeconds = after.cpuSeconds - before.cpuSeconds
             result.serverCPUMicrosecondsPerDelivery = (after.cpuSeconds - before.cpuSeconds) / Double(received) * 1e6
+        }
+        if let machineBefore, let machineAfter, received > 0 {
+            result.machineCPUSeconds = machineAfter - machineBefore
+            result.machineCPUMicrosecondsPerDelivery = (machineAfter - machineBefore) / Double(received) * 1e6
         }
         if let baseline, let connected {
             result.rssPerIdleSubscriberBytes = Double(connected.rssBytes - baseline.rssBytes) / Double(subscribers)

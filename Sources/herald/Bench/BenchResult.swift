@@ -36,6 +36,9 @@ struct BenchResult: Codable, Sendable {
     var publishLatencyMicroseconds: LatencyFigures?
     var serverCPUSeconds: Double?
     var serverCPUMicrosecondsPerDelivery: Double?
+    /// Busy CPU of the whole machine over the same window (the bench itself and Redis included).
+    var machineCPUSeconds: Double?
+    var machineCPUMicrosecondsPerDelivery: Double?
     var serverRSSBytes: Int?
     var rssPerIdleSubscriberBytes: Double?
     /// With `--rss-every`: the server RSS as the idle subscribers connected, from 0 to all of them.
@@ -74,6 +77,11 @@ struct BenchResult: Codable, Sendable {
             lines.append(
                 "server CPU: \(String(format: "%.3f", serverCPUSeconds ?? 0)) s = \(String(format: "%.3f", cpu)) µs "
                     + "per delivery (\(String(format: "%.3f", cpu / 10)) s per 100k)")
+        }
+        if let machine = machineCPUMicrosecondsPerDelivery {
+            lines.append(
+                "machine CPU: \(String(format: "%.3f", machineCPUSeconds ?? 0)) s = \(String(format: "%.3f", machine)) µs "
+                    + "per delivery (everything running, this bench included)")
         }
         if let rss = rssPerIdleSubscriberBytes {
             lines.append(

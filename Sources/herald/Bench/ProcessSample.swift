@@ -27,3 +27,20 @@ struct ProcessSample: Sendable {
         return total
     }
 }
+
+/// CPU time the whole machine spent busy (every process, the kernel's interrupt work included), from
+/// the first line of /proc/stat: what a delivery costs wherever its work lands, the load generator
+/// and Redis included.
+enum MachineCPU {
+    /// Busy CPU seconds since boot, summed over cores; nil where /proc/stat cannot be read.
+    static func busySeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        // user nice system idle iowait irq softirq steal …: everything but idle and iowait is busy.
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 8 else { return nil }
+        let busy = ticks.prefix(8).reduce(0, +) - ticks[3] - ticks[4]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
