@@ -150,6 +150,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             pubSub.onEvent(.message(channel: channel, payload: payload))
         case .confirmation(let subscribed, let channel):
             guard let head = self.pending.first, case .confirmations(let count, let promise) = head.response else {
+                // A Redis Cluster master unsubscribes a sharded channel by itself once its slot
+                // has moved to another master: a push, not an answer.
+                guard subscribed else { return pubSub.onEvent(.unsubscribed(channel)) }
                 throw .protocolViolation("unexpected subscription confirmation for '\(channel)'")
             }
             self.headConfirmations += 1

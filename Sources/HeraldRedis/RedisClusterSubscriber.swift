@@ -23,6 +23,7 @@ public final class RedisClusterSubscriber: Sendable {
     private let onMessage: RedisSubscriber.MessageHandler
     private let state = NIOLockedValueBox(State())
     private let hooks = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+    private let slotsMovedHook = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
 
     /// - Parameters:
     ///   - cluster: Where the slot map and the masters' credentials come from; started first.
@@ -44,6 +45,14 @@ public final class RedisClusterSubscriber: Sendable {
     public var onResubscribed: (@Sendable () -> Void)? {
         get { hooks.withLockedValue { $0 } }
         set { hooks.withLockedValue { $0 = newValue } }
+    }
+
+    /// Called when a master unsubscribed a wanted channel by itself, because its slot moved (a
+    /// resharding): read the slot map again and ``rebalance()`` without waiting for the next
+    /// periodic read.
+    public var onSlotsMoved: (@Sendable () -> Void)? {
+        get { slotsMovedHook.withLockedValue { $0 } }
+        set { slotsMovedHook.withLockedValue { $0 = newValue } }
     }
 
     /// Whether every shard that holds a wanted channel is connected.
@@ -142,6 +151,7 @@ public final class RedisClusterSubscriber: Sendable {
                 url: cluster.url(of: address), eventLoopGroup: group, settings: settings, logger: logger,
                 onMessage: onMessage)
             subscriber.onResubscribed = { [hooks] in hooks.withLockedValue { $0 }?() }
+            subscriber.onDropped = { [slotsMovedHook] _ in slotsMovedHook.withLockedValue { $0 }?() }
             state.subscribers[address] = subscriber
             return (subscriber, true)
         }

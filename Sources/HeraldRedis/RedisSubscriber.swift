@@ -95,6 +95,7 @@ public final class RedisSubscriber: Sendable {
     private struct Hooks: Sendable {
         var onResubscribed: (@Sendable () -> Void)?
         var onDisconnect: (@Sendable (RedisError) -> Void)?
+        var onDropped: (@Sendable (String) -> Void)?
     }
 
     /// The Redis this subscriber listens to.
@@ -166,6 +167,15 @@ public final class RedisSubscriber: Sendable {
     public var onDisconnect: (@Sendable (RedisError) -> Void)? {
         get { self.hooks.withLockedValue { $0.onDisconnect } }
         set { self.hooks.withLockedValue { $0.onDisconnect = newValue } }
+    }
+
+    /// Called on ``eventLoop`` when Redis unsubscribed a channel it was not asked to, which is still
+    /// wanted: a Redis Cluster master does so for the sharded channels of a slot it no longer
+    /// serves. This subscriber lets the channel go; the owner subscribes it on the slot's new
+    /// master.
+    public var onDropped: (@Sendable (String) -> Void)? {
+        get { self.hooks.withLockedValue { $0.onDropped } }
+        set { self.hooks.withLockedValue { $0.onDropped = newValue } }
     }
 
     /// Whether the pub/sub connection is open now.
@@ -492,6 +502,21 @@ public final class RedisSubscriber: Sendable {
     }
 
     private func confirmed(_ channel: String, subscribed: Bool, from connection: RedisConnection) {
+        let dropped = self.state.withValue { state in
+            state.connection === connection && !subscribed && state.inflight[channel] == nil
+                && state.desired.contains(channel)
+        }
+        if dropped {
+            // Not asked of this connection again (the master would answer MOVED); the owner
+            // subscribes it where its slot went.
+            self.state.withValue { state in
+                state.active.remove(channel)
+                state.requested.remove(channel)
+                state.desired.remove(channel)
+            }
+            self.hooks.withLockedValue { $0.onDropped }?(channel)
+            return
+        }
         let completed = self.state.withValue { state -> [Waiter] in
             guard state.connection === connection else { return [] }
             let remaining = state.inflight[channel, default: 1] - 1

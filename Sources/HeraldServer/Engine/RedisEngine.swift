@@ -151,6 +151,8 @@ public final class RedisEngine: MessageEngine {
     public var registersMembers: Bool { true }
 
     public func start(on loop: any EventLoop) {
+        // A resharding moved a hosted channel's slot: follow it now, not at the next periodic read.
+        (subscriber as? RedisClusterSubscriber)?.onSlotsMoved = { [weak self] in self?.followSlotMap() }
         let started = client.start()
         started.whenFailure { [logger, configuration] error in
             logger.warning(

@@ -277,4 +277,56 @@ import Testing
         defer { resumed.close() }
         #expect(try await Received.events(resumed, count: 2).map(\.message.text) == ["Messages missed", "m6"])
     }
+
+    /// A resharding moves a hosted channel's slot to another master, and the old one unsubscribes
+    /// the node from it by itself: the node follows at once (not at its next read of the slot map),
+    /// without dropping its connection, so a message published right after the move reaches its
+    /// subscriber within a couple of seconds, from the new master.
+    @Test func aChannelWhoseSlotMovesIsFollowedAtOnce() async throws {
+        let cluster = try await RedisClusterProcess.start(masters: 3)
+        defer { cluster.stop() }
+        let nodes = try await Self.nodes(2, on: cluster)
+        defer { for node in nodes { node.stop() } }
+        let (a, b) = (nodes[0], nodes[1])
+        let channel = "resharded"
+        let key = "herald:{\(channel)}:meta"
+        let slot = try #require(try await cluster.servers[0].command("CLUSTER", "KEYSLOT", key).integer)
+        var source: RedisServerProcess?
+        for server in cluster.servers {
+            if case .error = try await server.command("HLEN", key) { continue }
+            source = server
+        }
+        let from = try #require(source)
+        let to = try #require(cluster.servers.first { $0.port != from.port })
+        let fromID = try #require(try await from.command("CLUSTER", "MYID").string)
+        let toID = try #require(try await to.command("CLUSTER", "MYID").string)
+
+        let events = try await HTTPStream.connect(port: a.port, "/ev/\(channel)")
+        defer { events.close() }
+        try #require(try await a.waitForSubscribers(channel, count: 1))
+        try await b.publish(channel, "before the move")
+        #expect(try await Received.events(events, count: 1, settle: .zero).count == 1)
+
+        // The documented manual move of one slot, keys included.
+        _ = try await to.command("CLUSTER", "SETSLOT", String(slot), "IMPORTING", fromID)
+        _ = try await from.command("CLUSTER", "SETSLOT", String(slot), "MIGRATING", toID)
+        let keys = try await from.command("CLUSTER", "GETKEYSINSLOT", String(slot), "100").array ?? []
+        if !keys.isEmpty {
+            let migrate =
+                ["MIGRATE", "127.0.0.1", String(to.port), "", "0", "5000", "KEYS"] + keys.compactMap(\.string)
+            _ = try await Blocking.run {
+                let client = try RedisTestClient(port: from.port)
+                defer { client.close() }
+                return try client.command(migrate)
+            }
+        }
+        for server in [to, from] + cluster.servers.filter({ $0.port != to.port && $0.port != from.port }) {
+            _ = try await server.command("CLUSTER", "SETSLOT", String(slot), "NODE", toID)
+        }
+        try await b.publish(channel, "after the move")
+        let received = try await Received.events(events, count: 2, timeout: .seconds(3))
+        #expect(received.map(\.message.text) == ["before the move", "after the move"], "\(Self.redisLines(a.output))")
+        // Followed without dropping the pub/sub connection (and resubscribing where the slot is gone).
+        #expect(!a.output.contains("redis protocol error"), "\(Self.redisLines(a.output))")
+    }
 }
