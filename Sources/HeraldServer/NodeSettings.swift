@@ -39,6 +39,10 @@ public struct NodeSettings: Sendable {
     public var publicPublisher = false
     /// Event-loop threads; subscribers are spread over all of them.
     public var threads = System.coreCount
+    /// Leave Nagle's algorithm on for the public listener's connections: the kernel holds a small
+    /// write while an earlier one is unacknowledged and sends them together. Cheaper per message
+    /// when messages come one at a time, at up to one round trip of added latency (BENCHMARKS.md).
+    public var writeCoalescing = false
 
     // Messages and backlog
     public var storeMessages = true

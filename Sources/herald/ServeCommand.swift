@@ -39,6 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also serve /pub (normal mode, no DELETE) on the public listener.")
     var publicPublisher = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Let the kernel coalesce small writes to subscribers (Nagle's algorithm; up to one round trip later).")
+    var writeCoalescing = false
 
     // MARK: Messages
     @Flag(inversion: .prefixedNo, help: "Store published messages in the channel's backlog.")
@@ -276,6 +280,7 @@ struct ServeCommand: AsyncParsableCommand {
         s.adminHost = adminHost
         s.adminPort = adminPort
         s.publicPublisher = publicPublisher
+        s.writeCoalescing = writeCoalescing
         if let threads { s.threads = threads }
         s.storeMessages = storeMessages
         s.maxMessagesStoredPerChannel = maxMessagesStoredPerChannel

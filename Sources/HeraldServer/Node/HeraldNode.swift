@@ -161,10 +161,13 @@ public final class HeraldNode: Service {
                 maxPerAddress: settings.maxConnectionsPerAddress, listener: "public")
             : ConnectionLimiter(maxConnections: settings.maxAdminConnections, maxPerAddress: nil, listener: "admin")
         context.limiters.withLockedValue { $0.append(limiter) }
+        // Herald batches a loop turn's frames itself, so it sends at once by default; coalescing
+        // leaves the kernel to merge messages that come one at a time.
+        let noDelay = role == .public && settings.writeCoalescing ? 0 : 1
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelOption(.recvAllocator, value: reads)
