@@ -124,6 +124,7 @@ struct BenchCommand: AsyncParsableCommand {
         let expectedTotal = (0..<subscribers).reduce(0) { $0 + perChannel[$1 % channels] }
 
         let baseline = ProcessSample.read(serverPid)
+        let machineBaseline = MachineCPU.busySeconds()
         log("connecting \(subscribers) \(transport.rawValue) subscribers on \(channels) channel(s)")
         if routing.urls.count > 1 {
             let split = routing.split(subscribers: subscribers, channels: channels)
@@ -173,6 +174,7 @@ struct BenchCommand: AsyncParsableCommand {
         // Let the server finish registering the last subscribers before the first publish.
         try await Task.sleep(for: .milliseconds(500))
         let connected = ProcessSample.read(serverPid)
+        let machineConnected = MachineCPU.busySeconds()
         if idle {
             if rssEvery > 0, let connected {
                 curve.append(RSSPoint(subscribers: subscribers, rssBytes: connected.rssBytes))
@@ -185,6 +187,14 @@ struct BenchCommand: AsyncParsableCommand {
             result.serverRSSBytes = held?.rssBytes
             if let baseline, let held {
                 result.rssPerIdleSubscriberBytes = Double(held.rssBytes - baseline.rssBytes) / Double(subscribers)
+            }
+            // What connecting cost, the half second of settling after it included.
+            if let baseline, let connected {
+                result.serverCPUMicrosecondsPerConnect =
+                    (connected.cpuSeconds - baseline.cpuSeconds) / Double(subscribers) * 1e6
+            }
+            if let machineBaseline, let machineConnected {
+                result.machineCPUMicrosecondsPerConnect = (machineConnected - machineBaseline) / Double(subscribers) * 1e6
             }
             if rssEvery > 0 {
                 result.rssCurve = curve

@@ -39,6 +39,10 @@ struct BenchResult: Codable, Sendable {
     /// Busy CPU of the whole machine over the same window (the bench itself and Redis included).
     var machineCPUSeconds: Double?
     var machineCPUMicrosecondsPerDelivery: Double?
+    /// With `--idle`: server and machine CPU per subscriber connected (the subscribe and its
+    /// backlog read included).
+    var serverCPUMicrosecondsPerConnect: Double?
+    var machineCPUMicrosecondsPerConnect: Double?
     var serverRSSBytes: Int?
     var rssPerIdleSubscriberBytes: Double?
     /// With `--rss-every`: the server RSS as the idle subscribers connected, from 0 to all of them.
@@ -82,6 +86,11 @@ struct BenchResult: Codable, Sendable {
             lines.append(
                 "machine CPU: \(String(format: "%.3f", machineCPUSeconds ?? 0)) s = \(String(format: "%.3f", machine)) µs "
                     + "per delivery (everything running, this bench included)")
+        }
+        if let connect = serverCPUMicrosecondsPerConnect {
+            lines.append(
+                "server CPU per connect: \(String(format: "%.1f", connect)) µs; machine: "
+                    + "\(String(format: "%.1f", machineCPUMicrosecondsPerConnect ?? 0)) µs")
         }
         if let rss = rssPerIdleSubscriberBytes {
             lines.append(
