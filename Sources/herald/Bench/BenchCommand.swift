@@ -194,7 +194,8 @@ struct BenchCommand: AsyncParsableCommand {
                     (connected.cpuSeconds - baseline.cpuSeconds) / Double(subscribers) * 1e6
             }
             if let machineBaseline, let machineConnected {
-                result.machineCPUMicrosecondsPerConnect = (machineConnected - machineBaseline) / Double(subscribers) * 1e6
+                result.machineCPUMicrosecondsPerConnect =
+                    (machineConnected - machineBaseline) / Double(subscribers) * 1e6
             }
             if rssEvery > 0 {
                 result.rssCurve = curve
