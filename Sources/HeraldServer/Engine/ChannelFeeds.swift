@@ -28,10 +28,8 @@ final class ChannelFeeds: Sendable {
         /// Whether `message` has an id already delivered but was published after the last one
         /// delivered: another message under a reused id, not a repeat.
         func reuses(_ message: Message) -> Bool {
-            guard let last = lastDelivered, let stamp = lastStamp, message.id <= last,
-                message.generation != 0, message.generation == generation
-            else { return false }
-            return stamp.time < message.time || (stamp.time == message.time && stamp.tag < message.tag)
+            guard let delivered, message.id <= delivered.id, message.generation == generation else { return false }
+            return delivered.precedes(time: message.time, tag: message.tag)
         }
 
         /// Where this feed's subscribers stand, when its time and tag are known.

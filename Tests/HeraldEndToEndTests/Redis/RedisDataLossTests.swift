@@ -88,6 +88,15 @@ struct RedisDataLossTests {
         let counted = try await b.waitForClusterSubscribers("recount", count: 1, timeout: .seconds(4))
         let info = try await b.channelInfoText("recount")
         #expect(counted, "4 s after Redis came back, B reports \(info)")
-        #expect(try await Received.events(events, count: 1).map(\.message.text) == ["again"])
+        // The subscriber had no message of the lost generation. If the node's repair read lands
+        // after the publish, it sees another generation and tells the subscriber first, to be safe;
+        // before it, the channel is just gone. Either way the new message follows, once.
+        let received = try await Received.events(events, count: 1).map(\.message.text)
+        #expect(received.filter { $0 != "Messages missed" } == ["again"], "\(Self.lines(a.output))")
+    }
+
+    /// A node's log without its request lines, for failure messages.
+    static func lines(_ log: String) -> String {
+        log.split(whereSeparator: \.isNewline).filter { !$0.contains("request\"") }.suffix(25).joined(separator: "\n")
     }
 }
