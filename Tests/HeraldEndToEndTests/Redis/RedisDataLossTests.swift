@@ -92,11 +92,7 @@ struct RedisDataLossTests {
         // after the publish, it sees another generation and tells the subscriber first, to be safe;
         // before it, the channel is just gone. Either way the new message follows, once.
         let received = try await Received.events(events, count: 1).map(\.message.text)
-        #expect(received.filter { $0 != "Messages missed" } == ["again"], "\(Self.lines(a.output))")
-    }
-
-    /// A node's log without its request lines, for failure messages.
-    static func lines(_ log: String) -> String {
-        log.split(whereSeparator: \.isNewline).filter { !$0.contains("request\"") }.suffix(25).joined(separator: "\n")
+        #expect(
+            received.filter { $0 != "Messages missed" } == ["again"], "\(RedisClusterNodeTests.redisLines(a.output))")
     }
 }
