@@ -100,6 +100,11 @@ public final class RedisTestClient: @unchecked Sendable {
 extension RedisServerProcess {
     /// One command on a fresh connection, off the cooperative pool.
     public func command(_ arguments: String...) async throws -> RESPReply {
+        try await command(arguments)
+    }
+
+    /// One command, its arguments as an array, on a fresh connection, off the cooperative pool.
+    public func command(_ arguments: [String]) async throws -> RESPReply {
         let port = self.port
         return try await Blocking.run {
             let client = try RedisTestClient(port: port)

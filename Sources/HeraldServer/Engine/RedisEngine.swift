@@ -536,10 +536,28 @@ public final class RedisEngine: MessageEngine {
     private func keepHostedChannelsAlive() {
         feeds.loop.execute { [self] in
             let channels = feeds.channelsWithoutMessages()
-            guard !channels.isEmpty else { return }
-            // A refusal (the channel expired meanwhile and the cluster is full) changes nothing here.
-            create(channels).whenComplete { _ in }
+            // A refusal (the channel expired meanwhile and the cluster is full) changes nothing
+            // here, and the batches after it still renew theirs.
+            Self.inBatches(channels[...], on: feeds.loop) { [self] batch in
+                create(Array(batch)).recover { _ in () }
+            }.whenComplete { _ in }
         }
+    }
+
+    /// Most channels one batch of per-channel commands carries (keep-alive renewals, counts).
+    static let commandsBatch = 256
+
+    /// Runs `send` over `items` ``commandsBatch`` at a time, each batch once the one before it has
+    /// been answered, and fails at the first that fails. Commands for every hosted channel at once
+    /// (10,000 keep-alive renewals took about 1 KB a channel while they were built, encoded and
+    /// sent) would raise the node's memory for good, since the allocator keeps what it grew to.
+    static func inBatches<Item: Sendable>(
+        _ items: ArraySlice<Item>, on loop: any EventLoop,
+        _ send: @escaping @Sendable (ArraySlice<Item>) -> EventLoopFuture<Void>
+    ) -> EventLoopFuture<Void> {
+        guard !items.isEmpty else { return loop.makeSucceededVoidFuture() }
+        let batch = items.prefix(commandsBatch)
+        return send(batch).hop(to: loop).flatMap { inBatches(items.dropFirst(batch.count), on: loop, send) }
     }
 
     /// Every second: renew membership and write the counts that changed.
@@ -564,24 +582,37 @@ public final class RedisEngine: MessageEngine {
             ])
             commands.append(["PEXPIRE", RedisArgument(keys.node(configuration.nodeID)), RedisArgument(expiry - now)])
         }
-        for (channel, count) in counts where rewrite || previous[channel] != count {
-            commands.append(["HSET", RedisArgument(keys.subscribers(channel)), node, RedisArgument(count)])
-            commands.append(["EXPIRE", RedisArgument(keys.subscribers(channel)), 300])
-        }
-        for channel in previous.keys where counts[channel] == nil {
-            commands.append(["HDEL", RedisArgument(keys.subscribers(channel)), node])
-        }
+        // A count that changed is written; one that is gone is removed (count nil).
+        let changed: [(channel: String, count: Int?)] =
+            counts.compactMap { channel, count in rewrite || previous[channel] != count ? (channel, count) : nil }
+            + previous.keys.compactMap { counts[$0] == nil ? ($0, nil) : nil }
         if round % keepAliveEvery == 0 { keepHostedChannelsAlive() }
         presenceShare.beat(sink, expiry: expiry, registered: !left.withLockedValue { $0 })
         let rejoined = !left.withLockedValue { $0 }
         let listed = ledger?.withLockedValue { $0.beat(nowMilliseconds: Int64(now)) } ?? []
         if ledger != nil && (round % 10 == 0 || !client.isConnected || !subscriber.isConnected) { followSlotMap() }
-        client.send(batch: commands + listed).whenSuccess { [reported, rewriteCounts, ledger] replies in
+        let loop = feeds.loop
+        let membership = client.send(batch: commands + listed).hop(to: loop).map {
+            [rewriteCounts, ledger] replies in
             // ZADD answering 1 means this node was not registered: Redis lost its data (or this
             // is the first beat). Write every count again on the next beat.
-            reported.withLockedValue { $0 = counts }
             rewriteCounts.withLockedValue { $0 = rejoined && replies.first?.int == 1 }
             ledger?.withLockedValue { $0.counted(Array(replies.suffix(2))) }
         }
+        // Until every batch is answered the previous counts stay the reported ones, so a failed
+        // batch is written again on the next beat.
+        let keys = self.keys
+        membership.flatMap { [client] in
+            Self.inBatches(changed[...], on: loop) { batch in
+                let writes: [[RedisArgument]] = batch.flatMap { channel, count -> [[RedisArgument]] in
+                    guard let count else { return [["HDEL", RedisArgument(keys.subscribers(channel)), node]] }
+                    return [
+                        ["HSET", RedisArgument(keys.subscribers(channel)), node, RedisArgument(count)],
+                        ["EXPIRE", RedisArgument(keys.subscribers(channel)), 300],
+                    ]
+                }
+                return client.send(batch: writes).map { _ in () }
+            }
+        }.whenSuccess { [reported] in reported.withLockedValue { $0 = counts } }
     }
 }

@@ -65,4 +65,43 @@ struct RedisChannelLimitTests {
         let retained = try await bed.redis.command("TTL", meta).integer ?? -2
         #expect(retained > 86_000, "TTL \(retained) after a publish")
     }
+
+    /// More quiet channels than one batch of per-channel commands carries
+    /// (`RedisEngine.commandsBatch`): every batch of renewals and counts follows the one before.
+    @Test func everyHostedChannelIsKeptAliveAndCountedWhenTheyTakeSeveralBatches() async throws {
+        let bed = try await RedisTestbed.start(nodes: 1, arguments: ["--channel-inactivity-time", "3s"])
+        defer { bed.stop() }
+        // 300 channels, 100 (the most one subscription may name) to a subscriber.
+        let groups = (0..<3).map { group in (0..<100).map { "quiet\(group)-\($0)" } }
+        var streams: [HTTPStream] = []
+        defer { for stream in streams { stream.close() } }
+        for group in groups {
+            let stream = try await HTTPStream.connect(port: bed.a.port, "/ev/" + group.joined(separator: "/"))
+            #expect(stream.status == 200)
+            streams.append(stream)
+        }
+        let channels = groups.flatMap { $0 }
+        let counted = """
+            local n = 0
+            for _, key in ipairs(KEYS) do if redis.call('HGET', key, ARGV[1]) == ARGV[2] then n = n + 1 end end
+            return n
+            """
+        func count(_ channels: [String], of value: String) async throws -> Int {
+            let keys = channels.map { "herald:{\($0)}:subscribers" }
+            return try await bed.redis.command(["EVAL", counted, String(keys.count)] + keys + ["A", value]).integer
+                ?? -1
+        }
+
+        // Past the inactivity time, every channel is still there, and counted.
+        try await Task.sleep(for: .seconds(5))
+        let metas = channels.map { "herald:{\($0)}:meta" }
+        #expect(try await bed.redis.command(["EXISTS"] + metas).integer == channels.count, "\(bed.logs)")
+        #expect(try await count(channels, of: "1") == channels.count)
+
+        // The counts of channels left behind are removed.
+        streams.removeLast().close()
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await count(groups[2], of: "1") == 0)
+        #expect(try await count(groups[0] + groups[1], of: "1") == 200)
+    }
 }
