@@ -41,6 +41,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Subscribe URL template (default per transport: /ev, /ws or /lp on 127.0.0.1:9080).")
     var subscribeUrl: String?
     @Option(help: "Publish URL template.") var publishUrl = "http://127.0.0.1:9081/pub?id={channel}"
+    @Option(help: "Publish body template: {message} is the message, {channel} its channel (default: the message).")
+    var publishBody: String?
     @Option(help: "Keep-alive publisher connections (a channel always uses the same one).")
     var publishConnections = 16
     @Option(help: "Pipelined publish requests in flight per connection (with --redis: batches of 64 in flight).")
@@ -56,6 +58,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds to hold idle subscribers before measuring.") var hold = 3
     @Option(help: "Seconds to wait for deliveries after the last publish.") var timeout = 60
     @Option(help: "Connections opened at once.") var connectConcurrency = 200
+    @Flag(
+        help: """
+            Open the next --connect-concurrency connections only once the last ones are answered (for servers \
+            that fail subscribers when many requests are pending, such as Pushpin).
+            """)
+    var awaitAnswers = false
     @Option(help: "Write the result as JSON to this file.") var json: String?
     @Option(help: "Client event-loop threads.") var threads = System.coreCount
     @Option(
@@ -161,6 +169,13 @@ struct BenchCommand: AsyncParsableCommand {
                     .connect(host: subscribeURL.host, port: subscribeURL.port)
             }
             for future in batch { connections.append(try await future.get()) }
+            if awaitAnswers {
+                let deadline = NIODeadline.now() + .seconds(60)
+                while try await sum(tallies, loops, { $0.ready }) < end {
+                    guard NIODeadline.now() < deadline else { throw BenchError(message: "subscribers not answered") }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+            }
             start = end
             if start == nextSample {
                 if start < subscribers { curve.append(try await sampleRSS(connected: start, tallies, loops)) }
@@ -184,6 +199,7 @@ struct BenchCommand: AsyncParsableCommand {
             let held = ProcessSample.read(serverPid)
             var result = BenchResult(command: CommandLine.arguments.dropFirst().joined(separator: " "))
             result.subscribers = subscribers
+            result.refusedSubscribers = try await sum(tallies, loops) { $0.refused }
             result.serverRSSBytes = held?.rssBytes
             if let baseline, let held {
                 result.rssPerIdleSubscriberBytes = Double(held.rssBytes - baseline.rssBytes) / Double(subscribers)
@@ -201,7 +217,9 @@ struct BenchCommand: AsyncParsableCommand {
                 result.rssCurve = curve
                 result.rssSlopeBytesPerSubscriber = RSSPoint.slope(curve)
             }
-            return try report(result)
+            try report(result)
+            guard result.refusedSubscribers == 0 else { throw ExitCode.failure }
+            return
         }
 
         log("publishing \(messages) messages\(rate > 0 ? " at \(rate)/s" : "")")
@@ -256,6 +274,7 @@ struct BenchCommand: AsyncParsableCommand {
         result.duplicates = duplicates
         result.gaps = gaps
         result.completeSubscribers = complete
+        result.refusedSubscribers = try await sum(tallies, loops) { $0.refused }
         result.failedPublishes = publishTally.failed
         result.seconds = seconds
         result.deliveriesPerSecond = Double(received) / seconds
@@ -327,19 +346,13 @@ struct BenchCommand: AsyncParsableCommand {
         var loops: [any EventLoop] = []
         for _ in 0..<publishConnections {
             let loop = group.next()
-            let handler = try await loop.submit { [url, messageSize, publishPipeline] in
-                NIOLoopBound(
-                    BenchPublisherConnection(url: url, size: messageSize, maxInFlight: publishPipeline, tally: tally),
-                    eventLoop: loop)
+            let body = try publishBody.map(BenchPublishBody.init)
+            let handler = try await loop.flatSubmit { [url, messageSize, publishPipeline] in
+                let publisher = BenchPublisherConnection(
+                    url: url, body: body, size: messageSize, maxInFlight: publishPipeline, tally: tally, loop: loop)
+                let bound = NIOLoopBound(publisher, eventLoop: loop)
+                return publisher.connect().map { bound }
             }.get()
-            _ = try await ClientBootstrap(group: loop)
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(handler.value)
-                    }
-                }
-                .connect(host: url.host, port: url.port).get()
             publishers.append(handler)
             loops.append(loop)
         }

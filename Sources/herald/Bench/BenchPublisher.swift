@@ -1,6 +1,7 @@
 import Histogram
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// One message to publish: its channel and its sequence number within that channel.
 struct BenchMessage: Sendable {
@@ -34,45 +35,96 @@ final class BenchPublishTally: Sendable {
 /// A keep-alive publisher connection with pipelined requests (answers come back in order, so a
 /// channel's messages keep their order); a message and its send time are rendered when the request
 /// is written, so waiting in the queue does not count as latency.
-final class BenchPublisherConnection: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+///
+/// Until the first answer shows the server keeps connections open, one request is in flight. A
+/// server that closes after each answer (`Connection: close`, as Pushpin's publish API does) gets
+/// one request per connection, and the publisher connects again for the next.
+final class BenchPublisherConnection {
     private let url: BenchURL
+    private let body: BenchPublishBody?
     private let size: Int
     private let tally: BenchPublishTally
+    private let loop: any EventLoop
     private var queue: [BenchMessage] = []
     private var queueHead = 0
     private var context: ChannelHandlerContext?
+    private var connecting = false
     private var inFlight: [UInt64] = []
     private let maxInFlight: Int
+    /// Learnt from the first answer: nil until then.
+    private var keepsAlive: Bool?
+    private var writtenOnSocket = 0
     private var response: [UInt8] = []
     private var bodyRemaining: Int?
     private var status = 0
+    private var closing = false
 
-    init(url: BenchURL, size: Int, maxInFlight: Int, tally: BenchPublishTally) {
+    init(
+        url: BenchURL, body: BenchPublishBody?, size: Int, maxInFlight: Int, tally: BenchPublishTally,
+        loop: any EventLoop
+    ) {
         self.maxInFlight = maxInFlight
         self.url = url
+        self.body = body
         self.size = size
         self.tally = tally
+        self.loop = loop
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        self.context = context
-        sendNext()
-        context.fireChannelActive()
+    /// Opens a socket to the publish URL for this publisher. On its loop.
+    func connect() -> EventLoopFuture<Void> {
+        connecting = true
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        return ClientBootstrap(group: loop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(BenchPublisherSocket(bound.value))
+                }
+            }
+            .connect(host: url.host, port: url.port).map { _ in () }
     }
 
     /// Queues messages; on the connection's loop.
     func enqueue(_ messages: [BenchMessage]) {
         queue += messages
+        if context == nil && !connecting {
+            _ = connect()
+        } else {
+            sendNext()
+        }
+    }
+
+    fileprivate func connected(_ context: ChannelHandlerContext) {
+        self.context = context
+        connecting = false
+        writtenOnSocket = 0
+        closing = false
         sendNext()
     }
 
+    fileprivate func disconnected() {
+        context = nil
+        // Requests the server never answered are failures, not waited for.
+        for since in inFlight {
+            tally.record(ok: false, nanoseconds: NIODeadline.now().uptimeNanoseconds - since)
+        }
+        inFlight.removeAll()
+        bodyRemaining = nil
+        response = []
+        if queueHead < queue.count && !connecting { _ = connect() }
+    }
+
     private func sendNext() {
-        guard let context else { return }
+        guard let context, !closing else { return }
+        let limit: Int
+        switch keepsAlive {
+        case nil: limit = 1
+        case true?: limit = maxInFlight
+        case false?: limit = writtenOnSocket == 0 ? 1 : 0  // one request a connection
+        }
         var wrote = false
-        while inFlight.count < maxInFlight, queueHead < queue.count {
+        while inFlight.count < limit, queueHead < queue.count {
             write(context: context)
             wrote = true
         }
@@ -82,22 +134,24 @@ final class BenchPublisherConnection: ChannelInboundHandler {
     private func write(context: ChannelHandlerContext) {
         let message = queue[queueHead]
         queueHead += 1
+        writtenOnSocket += 1
         if queueHead > 1024 && queueHead * 2 > queue.count {
             queue.removeFirst(queueHead)
             queueHead = 0
         }
         let now = NIODeadline.now().uptimeNanoseconds
-        let body = BenchMarker.message(sequence: message.sequence, sentNanoseconds: now, size: size)
+        let marker = BenchMarker.message(sequence: message.sequence, sentNanoseconds: now, size: size)
+        let body = self.body?.render(marker, channel: message.channel) ?? marker
         var request = context.channel.allocator.buffer(capacity: body.count + 160)
         request.writeString("POST \(url.path(channel: message.channel)) HTTP/1.1\r\nHost: \(url.host)\r\n")
         request.writeString("Content-Length: \(body.count)\r\n\r\n")
         request.writeBytes(body)
         inFlight.append(now)
-        context.write(wrapOutboundOut(request), promise: nil)
+        context.write(NIOAny(request), promise: nil)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
+    fileprivate func read(_ data: ByteBuffer) {
+        var buffer = data
         while buffer.readableBytes > 0 {
             if let remaining = bodyRemaining {
                 let take = min(remaining, buffer.readableBytes)
@@ -113,9 +167,14 @@ final class BenchPublisherConnection: ChannelInboundHandler {
             response = []
             status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
             var length = 0
-            for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
-                length = Int(line.dropFirst(15).filter { $0 != " " }) ?? 0
+            var closes = false
+            for line in head.split(separator: "\r\n") {
+                let lower = line.lowercased().filter { $0 != " " }
+                if lower.hasPrefix("content-length:") { length = Int(lower.dropFirst(15)) ?? 0 }
+                if lower == "connection:close" { closes = true }
             }
+            if keepsAlive == nil { keepsAlive = !closes }
+            closing = closes
             bodyRemaining = length
             if length == 0 { finishResponse() }
             buffer = ByteBuffer(bytes: rest)
@@ -128,7 +187,36 @@ final class BenchPublisherConnection: ChannelInboundHandler {
             let since = inFlight.removeFirst()
             tally.record(ok: (200..<300).contains(status), nanoseconds: NIODeadline.now().uptimeNanoseconds - since)
         }
-        sendNext()
+        if closing {
+            context?.close(promise: nil)
+        } else {
+            sendNext()
+        }
+    }
+}
+
+/// One socket of a publisher: passes its events to the publisher, which outlives it.
+private final class BenchPublisherSocket: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let publisher: BenchPublisherConnection
+
+    init(_ publisher: BenchPublisherConnection) {
+        self.publisher = publisher
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        publisher.connected(context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        publisher.read(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        publisher.disconnected()
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -28,6 +28,8 @@ struct BenchResult: Codable, Sendable {
     var duplicates = 0
     var gaps = 0
     var completeSubscribers = 0
+    /// Subscribers the server answered with an error instead of a stream.
+    var refusedSubscribers = 0
     var failedPublishes = 0
     var seconds = 0.0
     var deliveriesPerSecond = 0.0
@@ -57,10 +59,12 @@ struct BenchResult: Codable, Sendable {
     /// Every subscriber got every message of its channel exactly once, in order.
     var isComplete: Bool {
         deliveries == expectedDeliveries && duplicates == 0 && gaps == 0 && failedPublishes == 0
+            && refusedSubscribers == 0
     }
 
     var text: String {
         var lines: [String] = []
+        if refusedSubscribers > 0 { lines.append("refused subscribers: \(refusedSubscribers) of \(subscribers)") }
         if messages > 0 {
             lines.append(
                 "deliveries: \(deliveries)/\(expectedDeliveries) in \(String(format: "%.2f", seconds)) s = "

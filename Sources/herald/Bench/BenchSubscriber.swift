@@ -4,6 +4,8 @@ import NIOCore
 /// What one event loop's subscribers have seen; touched only on that loop.
 final class BenchLoopTally {
     var ready = 0
+    /// Subscribers answered with anything but 200 (EventSource) or 101 (WebSocket).
+    var refused = 0
     var received = 0
     var complete = 0
     var duplicates = 0
@@ -82,6 +84,12 @@ final class BenchSubscriber: ChannelInboundHandler {
             guard let end = BenchMarker.headEnd(head) else { return }
             ready = true
             tally.ready += 1
+            let status = head.split(separator: 0x20).dropFirst().first.map { String(decoding: $0, as: UTF8.self) }
+            guard status == (transport == .ws ? "101" : "200") else {
+                tally.refused += 1
+                context.close(promise: nil)
+                return
+            }
             scan(head[end...])
             head = []
             return

@@ -35,6 +35,27 @@ struct BenchURL: Sendable {
     }
 }
 
+/// A publish body template: `{message}` is the bench message (its marker and padding), `{channel}`
+/// its channel; for servers whose publish API wants the message wrapped (Pushpin's JSON items).
+struct BenchPublishBody: Sendable {
+    private let parts: [String]
+
+    init(_ template: String) throws {
+        parts = template.split(separator: "{message}", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { throw ValidationError("--publish-body needs {message}: \(template)") }
+    }
+
+    /// The body for `message` on `channel`.
+    func render(_ message: [UInt8], channel: String) -> [UInt8] {
+        var body: [UInt8] = []
+        for (index, part) in parts.enumerated() {
+            if index > 0 { body += message }
+            body += part.replacingOccurrences(of: "{channel}", with: channel).utf8
+        }
+        return body
+    }
+}
+
 extension String {
     fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
