@@ -17,6 +17,11 @@ struct SubscriptionValidation {
         let channels = selections.map(\.channel)
         let engine = node.engine
         let registry = node.registry
+        // Creating is idempotent (an existing channel is only kept alive): without a check that
+        // needs the channels' records, a subscribe skips reading them, a round trip to Redis.
+        guard settings.authorizedChannelsOnly || settings.maxSubscribersPerChannel != nil else {
+            return engine.create(channels, on: loop).hop(to: loop)
+        }
         return engine.records(channels, on: loop).hop(to: loop).flatMapThrowing { records in
             for (channel, record) in zip(channels, records) {
                 if settings.authorizedChannelsOnly, (record?.storedMessages ?? 0) == 0,

@@ -377,24 +377,28 @@ public final class RedisEngine: MessageEngine {
         }
     }
 
+    /// A hosted channel's feed also learns from the read where the channel stands, if no message
+    /// told it yet: a message lost before its first live one (a reconnect on a quiet channel) is
+    /// then noticed and repaired. Every subscriber reads its backlog once its channels are live, so
+    /// hosting needs no read of its own; a read from before the subscription took effect can only
+    /// seed too low, which costs a repair, never a loss.
     public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
-        unavailable(publisher.backlog(channel), on: loop)
+        let read = publisher.backlog(channel)
+        read.whenSuccess { [feeds] backlog in
+            feeds.loop.execute {
+                feeds.seed(channel, lastID: backlog.exists ? backlog.lastID : nil, generation: backlog.generation)
+            }
+        }
+        return unavailable(read, on: loop)
     }
 
     public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
         let feeds = self.feeds
         let subscriber = self.subscriber
         let name = keys.pubsub(channel)
-        let publisher = self.publisher
         let subscribed = feeds.loop.flatSubmit {
             guard feeds.count(channel, by: 1) else { return feeds.loop.makeSucceededVoidFuture() }
-            // Once live, note where the channel stands: a message lost before the first live one
-            // (a reconnect on a quiet channel) is then noticed and repaired.
-            return subscriber.subscribe([name]).flatMap {
-                publisher.head(channel).hop(to: feeds.loop).map { head in
-                    feeds.seed(channel, lastID: head.lastID, generation: head.generation)
-                }
-            }
+            return subscriber.subscribe([name])
         }
         return unavailable(subscribed, on: loop)
     }
