@@ -70,8 +70,10 @@ public final class RedisServerProcess: @unchecked Sendable {
         port: UInt16? = nil, persistent: Bool = false, arguments: [String] = []
     ) async throws -> RedisServerProcess {
         var lastError: (any Error)?
+        // A cluster-enabled Redis also listens on its port + 10000, and refuses a port above 55535.
+        let clustered = arguments.contains("--cluster-enabled")
         for _ in 0..<3 {
-            let chosen = try port ?? FreePort.pick()
+            let chosen = try port ?? (clustered ? FreePort.pickWithBusPort() : FreePort.pick())
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("herald-e2e-redis-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
