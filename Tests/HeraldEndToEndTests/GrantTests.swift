@@ -165,13 +165,14 @@ import Testing
         let node = try await Self.node()
         defer { node.stop() }
         try await node.publish("wait", "first")
-        let token = try await Self.token(channels: ["wait"], ttl: "2s")
+        // Long enough for two requests on a loaded machine: the second must be waiting when it ends.
+        let token = try await Self.token(channels: ["wait"], ttl: "5s")
         let first = try await node.get("/lp/wait.b1?token=\(token)")
         let since = try #require(first.headers["Last-Modified"])
         let etag = try #require(first.headers["Etag"])
         let answer = try await node.get(
             "/lp/wait?token=\(token)", headers: [("If-Modified-Since", since), ("If-None-Match", etag)],
-            timeout: .seconds(8))
+            timeout: .seconds(10))
         #expect(answer.status == 200)
         #expect(try PushMessage.decodeConcatenated(answer.body).map(\.id) == [-5])
         #expect(answer.headers["Last-Modified"] == since)
