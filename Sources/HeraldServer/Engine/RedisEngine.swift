@@ -383,22 +383,26 @@ public final class RedisEngine: MessageEngine {
     /// hosting needs no read of its own; a read from before the subscription took effect can only
     /// seed too low, which costs a repair, never a loss.
     public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
-        let read = publisher.backlog(channel)
-        read.whenSuccess { [feeds] backlog in
-            feeds.loop.execute {
-                feeds.seed(channel, lastID: backlog.exists ? backlog.lastID : nil, generation: backlog.generation)
-            }
-        }
-        return unavailable(read, on: loop)
+        unavailable(publisher.backlog(channel), on: loop)
     }
 
     public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
         let feeds = self.feeds
         let subscriber = self.subscriber
         let name = keys.pubsub(channel)
+        let publisher = self.publisher
         let subscribed = feeds.loop.flatSubmit {
             guard feeds.count(channel, by: 1) else { return feeds.loop.makeSucceededVoidFuture() }
-            return subscriber.subscribe([name])
+            // Once live, note where the channel stands: a message lost before the first live one
+            // (a reconnect on a quiet channel) is then noticed and repaired. This read must come
+            // before any subscriber's catch-up read: one that is ahead of the pub/sub stream
+            // seeds the feed past messages still in flight, which the feed then drops as repeats
+            // while a subscriber whose read was behind still needs them.
+            return subscriber.subscribe([name]).flatMap {
+                publisher.head(channel).hop(to: feeds.loop).map { head in
+                    feeds.seed(channel, lastID: head.lastID, generation: head.generation)
+                }
+            }
         }
         return unavailable(subscribed, on: loop)
     }
