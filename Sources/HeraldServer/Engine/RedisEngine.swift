@@ -377,11 +377,6 @@ public final class RedisEngine: MessageEngine {
         }
     }
 
-    /// A hosted channel's feed also learns from the read where the channel stands, if no message
-    /// told it yet: a message lost before its first live one (a reconnect on a quiet channel) is
-    /// then noticed and repaired. Every subscriber reads its backlog once its channels are live, so
-    /// hosting needs no read of its own; a read from before the subscription took effect can only
-    /// seed too low, which costs a repair, never a loss.
     public func backlog(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog> {
         unavailable(publisher.backlog(channel), on: loop)
     }
