@@ -40,11 +40,30 @@ public enum Envelope {
 
     /// Decodes an envelope; nil for anything malformed (a foreign publisher, a newer version).
     public static func decode(_ bytes: some Collection<UInt8>) -> Message? {
-        decodeWithPrevious(bytes)?.message
+        parse(bytes)?.message
+    }
+
+    /// ``decode(_:)`` of bytes in memory, such as a pub/sub message's buffer: every delivered
+    /// message is decoded this way, and a concrete type keeps the byte loop specialised (a generic
+    /// call from another module runs unspecialised, through witness tables per byte).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Message? {
+        parse(bytes)?.message
     }
 
     /// Decodes an envelope and the time and tag of the message before it (nil for version 1).
     public static func decodeWithPrevious(
+        _ bytes: some Collection<UInt8>
+    ) -> (message: Message, previous: (time: Int64, tag: Int64)?)? {
+        parse(bytes)
+    }
+
+    /// ``decodeWithPrevious(_:)`` of an array, specialised like the pointer form of ``decode(_:)``.
+    public static func decodeWithPrevious(_ bytes: [UInt8]) -> (message: Message, previous: (time: Int64, tag: Int64)?)?
+    {
+        parse(bytes)
+    }
+
+    private static func parse(
         _ bytes: some Collection<UInt8>
     ) -> (message: Message, previous: (time: Int64, tag: Int64)?)? {
         var fields: [Int64] = []

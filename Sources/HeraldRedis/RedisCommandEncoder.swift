@@ -1,46 +1,22 @@
-import CHiredis
 import NIOCore
 
-/// Formats commands as RESP arrays of bulk strings with hiredis's `redisFormatCommandArgv`.
+/// Formats commands as RESP arrays of bulk strings.
+///
+/// Written by hand rather than with hiredis's `redisFormatCommandArgv`: every publish encodes one
+/// command, and hiredis needed the arguments gathered into one contiguous array, formatted the
+/// lengths with `sprintf` into a buffer of its own and was then copied again into ours. Here each
+/// argument is written once, straight into the outgoing buffer.
 enum RedisCommandEncoder {
     /// Appends one command to `buffer`.
     ///
     /// - Precondition: `arguments` is not empty.
     static func encode(_ arguments: [RedisArgument], into buffer: inout ByteBuffer) {
         precondition(!arguments.isEmpty, "a Redis command needs at least one argument")
-        var total = 0
+        buffer.writeInteger(UInt8(ascii: "*"))
+        buffer.writeString(String(arguments.count))
+        buffer.writeStaticString("\r\n")
         for argument in arguments {
-            total += argument.bytes.count
-        }
-        // All argument bytes in one array, so that one pointer (plus offsets) reaches every argument.
-        var flat: [UInt8] = []
-        flat.reserveCapacity(max(total, 1))
-        var offsets: [Int] = []
-        offsets.reserveCapacity(arguments.count)
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            offsets.append(flat.count)
-            lengths.append(argument.bytes.count)
-            flat.append(contentsOf: argument.bytes)
-        }
-        if flat.isEmpty {
-            flat.append(0)  // a valid base address for zero-length arguments
-        }
-        flat.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { characters in
-                let base = characters.baseAddress!
-                var argv: [UnsafePointer<CChar>?] = offsets.map { UnsafePointer(base + $0) }
-                var formatted: UnsafeMutablePointer<CChar>? = nil
-                let length = argv.withUnsafeMutableBufferPointer { argvPointer in
-                    redisFormatCommandArgv(&formatted, Int32(arguments.count), argvPointer.baseAddress, lengths)
-                }
-                guard length >= 0, let formatted else {
-                    fatalError("hiredis could not format a command (out of memory)")
-                }
-                defer { redisFreeCommand(formatted) }
-                buffer.writeBytes(UnsafeRawBufferPointer(start: formatted, count: Int(length)))
-            }
+            argument.write(into: &buffer)
         }
     }
 
@@ -55,7 +31,7 @@ enum RedisCommandEncoder {
     static func estimatedSize(_ arguments: [RedisArgument]) -> Int {
         var size = 16
         for argument in arguments {
-            size += argument.bytes.count + 16
+            size += argument.estimatedSize
         }
         return size
     }

@@ -21,18 +21,21 @@ struct ChannelInfoAnswer {
 
     /// Answers from records already read (`nil`: the channel does not exist).
     func answer(records: [ChannelRecord?], on loop: any EventLoop) -> EventLoopFuture<HTTPAnswer> {
+        if let answer = immediateAnswer(records: records) { return loop.makeSucceededFuture(answer) }
         let infos = records.compactMap { $0 }.map(info(for:))
-        if infos.isEmpty && notFoundWhenNone {
-            return loop.makeSucceededFuture(HTTPAnswer(error: .notFound, headers: headers))
-        }
-        // Server-wide totals only for the group form: one publish to one channel must not pay for them.
-        guard infos.count > 1 else {
-            let single = infos.first.map { StatsRenderer.single($0, as: format) } ?? ""
-            return loop.makeSucceededFuture(text(single))
-        }
         return node.engine.totals(on: loop).hop(to: loop).map { totals in
             text(StatsRenderer.group(group(infos, totals: totals), as: format))
         }
+    }
+
+    /// The answer when it needs nothing more read: none found, or one channel (server-wide totals
+    /// are only for the group form, so one publish to one channel does not pay for them); `nil`
+    /// when the totals must be read first.
+    func immediateAnswer(records: [ChannelRecord?]) -> HTTPAnswer? {
+        let found = records.compactMap { $0 }
+        if found.isEmpty && notFoundWhenNone { return HTTPAnswer(error: .notFound, headers: headers) }
+        guard found.count <= 1 else { return nil }
+        return text(found.first.map { StatsRenderer.single(info(for: $0), as: format) } ?? "")
     }
 
     func text(_ text: String) -> HTTPAnswer {

@@ -10,11 +10,13 @@ struct PublisherEndpoint: Endpoint {
 
     func serve(_ request: HTTPRequest, on loop: any EventLoop) -> EndpointResult {
         let head = request.head
-        let settings = node.settings
+        // Read through `node`, not copied out: a copy of the settings retains each of their
+        // strings and lists, on every request.
         let allowed = admin ? "GET, POST, PUT, DELETE" : "GET, POST, PUT"
         var headers = HTTPHeaders()
         ResponseHeaders.addCORS(
-            policy: settings.originPolicy, origin: head.headers.first(name: "Origin"), methods: allowed, to: &headers)
+            policy: node.settings.originPolicy, origin: head.headers.first(name: "Origin"), methods: allowed,
+            to: &headers)
         if head.method == .OPTIONS { return .answer(HTTPAnswer(status: .ok, headers: headers)) }
         ResponseHeaders.addNoCache(to: &headers)
         switch head.method {
@@ -25,9 +27,10 @@ struct PublisherEndpoint: Endpoint {
         let channels: [String]
         do {
             channels = try ChannelPath.parseValidated(
-                rawPercentEncoded: request.rawArgument("id") ?? "", limits: settings.channelLimits(subscriber: false)
+                rawPercentEncoded: request.rawArgument("id") ?? "",
+                limits: node.settings.channelLimits(subscriber: false)
             ).map(\.channel)
-            if head.method != .GET, let events = settings.eventsChannelID, channels.contains(events) {
+            if head.method != .GET, let events = node.settings.eventsChannelID, channels.contains(events) {
                 throw ProtocolError.eventsChannelReadOnly
             }
         } catch {
@@ -43,7 +46,7 @@ struct PublisherEndpoint: Endpoint {
         case .DELETE:
             let headers = headers
             let body = request.bodyBytes
-            let notice = body.isEmpty ? Array(settings.channelDeletedMessageText.utf8) : body
+            let notice = body.isEmpty ? Array(node.settings.channelDeletedMessageText.utf8) : body
             return .answer(
                 node.engine.delete(channels, notice: notice, on: loop).hop(to: loop).map { deleted in
                     HTTPAnswer(error: deleted.isEmpty ? .notFound : .channelDeleted, headers: headers)
@@ -58,40 +61,43 @@ struct PublisherEndpoint: Endpoint {
     ) -> EndpointResult {
         let text = request.bodyBytes
         guard !text.isEmpty else { return .answer(HTTPAnswer(error: .emptyPost, headers: info.headers)) }
-        let settings = node.settings
         let key = request.head.headers.first(name: "Idempotency-Key")
         let idempotencyKey = key.flatMap(IdempotencyKey.validated)
         if key != nil && idempotencyKey == nil {
             return .answer(HTTPAnswer(error: .invalidIdempotencyKey, headers: info.headers))
         }
+        let channelInfo = node.settings.channelInfoOnPublish
         let publish = PublishRequest(
             channels: channels, text: text,
             eventID: request.head.headers.first(name: "Event-Id"),
             eventType: request.head.headers.first(name: "Event-Type"),
-            store: settings.storeMessages, channelInfo: settings.channelInfoOnPublish, idempotencyKey: idempotencyKey)
+            store: node.settings.storeMessages, channelInfo: channelInfo, idempotencyKey: idempotencyKey)
         let metrics = node.metrics
-        let published = node.engine.publish(publish, on: loop).hop(to: loop)
-        // Counted on the publish alone: a refusal (a full channel table: 403) is not an error of
-        // the engine, and a failed channel-info read after it does not undo the publish.
-        published.whenComplete { result in
+        let headers = info.headers
+        // One promise for the answer instead of a chain of futures: this runs for every publish.
+        let answer = loop.makePromise(of: HTTPAnswer.self)
+        node.engine.publish(publish, on: loop).hop(to: loop).whenComplete { result in
             switch result {
-            case .success: metrics.publishes.increment()
-            case .failure(let error as ProtocolError) where (400..<500).contains(error.status):
-                metrics.refusedPublishes.increment()
-            case .failure: metrics.failedPublishes.increment()
-            }
-        }
-        return .answer(
-            published.flatMap { publications in
-                guard settings.channelInfoOnPublish else {
-                    return loop.makeSucceededFuture(HTTPAnswer(status: .ok, headers: info.headers))
-                }
+            case .success(let publications):
+                // Counted on the publish alone: a failed channel-info read after it does not undo it.
+                metrics.publishes.increment()
+                guard channelInfo else { return answer.succeed(HTTPAnswer(status: .ok, headers: headers)) }
                 // The engine read each channel's record with the publish: no second round trip.
                 let records = publications.map(\.record)
-                if records.contains(where: { $0 == nil }) { return info.read(channels, on: loop) }
-                return info.answer(records: records, on: loop)
-            }.flatMapError { error in
-                loop.makeSucceededFuture(HTTPAnswer(failure: error, headers: info.headers))
-            })
+                if records.contains(where: { $0 == nil }) { return answer.completeWith(info.read(channels, on: loop)) }
+                if let single = info.immediateAnswer(records: records) { return answer.succeed(single) }
+                answer.completeWith(
+                    info.answer(records: records, on: loop).recover { HTTPAnswer(failure: $0, headers: headers) })
+            case .failure(let error):
+                // A refusal (a full channel table: 403) is not an error of the engine.
+                if let error = error as? ProtocolError, (400..<500).contains(error.status) {
+                    metrics.refusedPublishes.increment()
+                } else {
+                    metrics.failedPublishes.increment()
+                }
+                answer.succeed(HTTPAnswer(failure: error, headers: headers))
+            }
+        }
+        return .answer(answer.futureResult)
     }
 }

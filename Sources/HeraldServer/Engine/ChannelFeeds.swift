@@ -100,7 +100,7 @@ final class ChannelFeeds: Sendable {
     /// A pub/sub message. On the loop, in Redis's order.
     func received(pubsubChannel: String, payload: ByteBuffer) {
         guard let channel = keys.channel(fromPubsub: pubsubChannel),
-            let message = Envelope.decode(payload.readableBytesView)
+            let message = payload.withUnsafeReadableBytes({ Envelope.decode($0) })
         else {
             logger.debug("ignoring a foreign pub/sub message", metadata: ["redis.channel": "\(pubsubChannel)"])
             return

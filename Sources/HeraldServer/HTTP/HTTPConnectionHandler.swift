@@ -188,15 +188,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         _ answer: HTTPAnswer, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext
     ) -> EventLoopFuture<Void> {
         var headers = answer.headers
-        headers.replaceOrAdd(name: "Content-Length", value: String(answer.body.readableBytes))
+        // Endpoints leave these three to the connection (HTTPAnswer), so they are added, not
+        // searched for first.
+        headers.add(name: "Content-Length", value: String(answer.body.readableBytes))
         ResponseHeaders.addCommon(identity: node.settings.identity, to: &headers)
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        // Only the last part's completion is awaited; the others need no promise of their own.
         context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: answer.status, headers: headers)))
-        )
-        .whenComplete { _ in }
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: answer.status, headers: headers))),
+            promise: nil)
         if answer.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body)))).whenComplete { _ in }
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         }
         return context.write(wrapOutboundOut(.end(nil)))
     }

@@ -10,9 +10,10 @@ enum ResponseHeaders {
 
     /// What every answer carries: which node answered, and no content sniffing (a JSONP or
     /// long-poll body must never be taken for HTML).
+    /// Added, not replaced: no endpoint sets them itself.
     static func addCommon(identity: String, to headers: inout HTTPHeaders) {
-        headers.replaceOrAdd(name: node, value: identity)
-        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        headers.add(name: node, value: identity)
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
     }
 
     /// Publisher and subscriber responses must never be cached by a browser or proxy.
