@@ -23,6 +23,8 @@ public enum JSONEscaping {
 
     /// Returns `string` escaped for use inside a JSON string literal.
     public static func escaped(_ string: String) -> String {
+        // Channel names are almost always plain: no copy for them.
+        if string.utf8.allSatisfy(isSafeASCII) { return string }
         var out: [UInt8] = []
         append(string, into: &out)
         return String(decoding: out, as: UTF8.self)

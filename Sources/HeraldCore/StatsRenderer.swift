@@ -100,8 +100,18 @@ public enum StatsRenderer {
     static func item(_ info: ChannelInfo, _ syntax: StatsFormat) -> String {
         switch syntax {
         case .json, .xJSON:
-            return "{\"channel\": \(json(info.channel)), \"published_messages\": \(info.publishedMessages), "
-                + "\"stored_messages\": \(info.storedMessages), \"subscribers\": \(info.subscribers)}"
+            // Every publish answers with this: built in one string rather than joined from pieces.
+            var out = "{\"channel\": \""
+            out.reserveCapacity(120 + info.channel.utf8.count)
+            out += JSONEscaping.escaped(info.channel)
+            out += "\", \"published_messages\": "
+            out += String(info.publishedMessages)
+            out += ", \"stored_messages\": "
+            out += String(info.storedMessages)
+            out += ", \"subscribers\": "
+            out += String(info.subscribers)
+            out += "}"
+            return out
         case .plain:
             return "channel: \(plain(info.channel))" + crlf + "published_messages: \(info.publishedMessages)" + crlf
                 + "stored_messages: \(info.storedMessages)" + crlf + "active_subscribers: \(info.subscribers)"

@@ -66,9 +66,9 @@ public struct RedisArgument: Sendable, Hashable {
             Self.writeHeader(bytes.count, into: &buffer)
             buffer.writeBytes(bytes)
         case .integer(let value):
-            let text = String(value)  // at most 20 characters: an inline string, no allocation
-            Self.writeHeader(text.utf8.count, into: &buffer)
-            buffer.writeString(text)
+            let digits = Self.decimalLength(value)
+            Self.writeHeader(digits, into: &buffer)
+            Self.writeDecimal(value, digits: digits, into: &buffer)
         case .buffer(let bytes):
             Self.writeHeader(bytes.readableBytes, into: &buffer)
             buffer.writeImmutableBuffer(bytes)
@@ -90,8 +90,35 @@ public struct RedisArgument: Sendable, Hashable {
 
     private static func writeHeader(_ length: Int, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "$"))
-        buffer.writeString(String(length))
+        writeDecimal(length, digits: decimalLength(length), into: &buffer)
         buffer.writeStaticString("\r\n")
+    }
+
+    /// The characters `value` takes in decimal, its sign included.
+    static func decimalLength(_ value: Int) -> Int {
+        var digits = value < 0 ? 2 : 1
+        var rest = value.magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits
+    }
+
+    /// Writes `value` in decimal; `digits` is its ``decimalLength(_:)``. Done in place rather than
+    /// through `String(value)`: every argument's length header passes here.
+    static func writeDecimal(_ value: Int, digits: Int, into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
+            var rest = value.magnitude
+            var index = digits
+            repeat {
+                index -= 1
+                out[index] = UInt8(ascii: "0") &+ UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            if value < 0 { out[0] = UInt8(ascii: "-") }
+            return digits
+        }
     }
 }
 

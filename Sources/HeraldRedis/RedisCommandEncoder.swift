@@ -13,7 +13,8 @@ enum RedisCommandEncoder {
     static func encode(_ arguments: [RedisArgument], into buffer: inout ByteBuffer) {
         precondition(!arguments.isEmpty, "a Redis command needs at least one argument")
         buffer.writeInteger(UInt8(ascii: "*"))
-        buffer.writeString(String(arguments.count))
+        RedisArgument.writeDecimal(
+            arguments.count, digits: RedisArgument.decimalLength(arguments.count), into: &buffer)
         buffer.writeStaticString("\r\n")
         for argument in arguments {
             argument.write(into: &buffer)

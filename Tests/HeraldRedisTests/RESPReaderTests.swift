@@ -112,6 +112,19 @@ struct RESPReaderTests {
         #expect(Array(buffer.readableBytesView) == expected)
     }
 
+    @Test("integers are written in decimal, and lengths of any number of digits")
+    func formattingNumbers() {
+        let long = String(repeating: "k", count: 1234)
+        var buffer = ByteBuffer()
+        RedisCommandEncoder.encode([0, -7, 9, 10, 1_234_567_890_123, -9_000, RedisArgument(long)], into: &buffer)
+        let expected =
+            "*7\r\n$1\r\n0\r\n$2\r\n-7\r\n$1\r\n9\r\n$2\r\n10\r\n$13\r\n1234567890123\r\n$5\r\n-9000\r\n"
+            + "$1234\r\n\(long)\r\n"
+        #expect(String(buffer: buffer) == expected)
+        #expect(RedisArgument(-9_000) == RedisArgument("-9000"))
+        #expect(RedisArgument(ByteBuffer(string: "ab")) == RedisArgument([97, 98]))
+    }
+
     @Test("a formatted command parses back as its arguments (every byte value)")
     func formattingRoundTrip() throws {
         let binary = RedisArgument((0...255).map { UInt8($0) })
