@@ -224,6 +224,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         log("publishing \(messages) messages\(rate > 0 ? " at \(rate)/s" : "")")
         let publishTally = BenchPublishTally()
+        defer { publishTally.stop() }
         let started = NIODeadline.now()
         let before = ProcessSample.read(serverPid)
         let machineBefore = MachineCPU.busySeconds()
@@ -235,11 +236,22 @@ struct BenchCommand: AsyncParsableCommand {
         } else {
             try await publishOverHTTP(order, group: group, tally: publishTally)
         }
-        try await waitUntil(deadline: .seconds(Int64(timeout)), what: "publishes answered") {
-            (publishTally.done >= messages, "\(publishTally.done)/\(messages)")
+        // A server that stops answering still gets a result: what it answered and delivered, marked
+        // incomplete, rather than none.
+        var unanswered = 0
+        do {
+            try await waitUntil(deadline: .seconds(Int64(timeout)), what: "publishes answered") {
+                (publishTally.done >= messages, "\(publishTally.done)/\(messages)")
+            }
+        } catch let error as BenchError {
+            unanswered = messages - publishTally.done
+            log("\(error.message): \(unanswered) of \(messages) publishes unanswered")
         }
+        publishTally.stop()
         let published = NIODeadline.now()
-        _ = try? await waitUntil(deadline: .seconds(Int64(timeout)), what: "deliveries") {
+        // Deliveries of unanswered publishes may never come: they are waited for less long.
+        let deliveryWait = unanswered > 0 ? min(timeout, 10) : timeout
+        _ = try? await waitUntil(deadline: .seconds(Int64(deliveryWait)), what: "deliveries") {
             let received = try await sum(tallies, loops) { $0.received }
             return (received >= expectedTotal, "\(received)/\(expectedTotal)")
         }
@@ -276,9 +288,11 @@ struct BenchCommand: AsyncParsableCommand {
         result.completeSubscribers = complete
         result.refusedSubscribers = try await sum(tallies, loops) { $0.refused }
         result.failedPublishes = publishTally.failed
+        result.unansweredPublishes = unanswered
         result.seconds = seconds
         result.deliveriesPerSecond = Double(received) / seconds
-        result.publishesPerSecond = Double(messages) / (Double((published - started).nanoseconds) / 1e9)
+        result.publishesPerSecond =
+            Double(messages - unanswered) / (Double((published - started).nanoseconds) / 1e9)
         result.latencyMicroseconds = LatencyFigures(latency)
         result.publishLatencyMicroseconds = LatencyFigures(publishTally.latency)
         if let before, let after, received > 0 {

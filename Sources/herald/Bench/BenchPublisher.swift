@@ -14,6 +14,8 @@ final class BenchPublishTally: Sendable {
     private struct State {
         var done = 0
         var failed = 0
+        /// The run is over: publishers neither connect again nor send what is still queued.
+        var stopped = false
         var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000_000)
     }
 
@@ -27,6 +29,13 @@ final class BenchPublishTally: Sendable {
         }
     }
 
+    /// Ends the publishing, before the event loops shut down (a reconnect scheduled on a loop that
+    /// is gone fails loudly).
+    func stop() {
+        state.withLockedValue { $0.stopped = true }
+    }
+
+    var isStopped: Bool { state.withLockedValue { $0.stopped } }
     var done: Int { state.withLockedValue { $0.done } }
     var failed: Int { state.withLockedValue { $0.failed } }
     var latency: Histogram<UInt64> { state.withLockedValue { $0.latency } }
@@ -87,6 +96,7 @@ final class BenchPublisherConnection {
 
     /// Queues messages; on the connection's loop.
     func enqueue(_ messages: [BenchMessage]) {
+        guard !tally.isStopped else { return }
         queue += messages
         if context == nil && !connecting {
             _ = connect()
@@ -112,7 +122,7 @@ final class BenchPublisherConnection {
         inFlight.removeAll()
         bodyRemaining = nil
         response = []
-        if queueHead < queue.count && !connecting { _ = connect() }
+        if queueHead < queue.count && !connecting && !tally.isStopped { _ = connect() }
     }
 
     private func sendNext() {

@@ -31,6 +31,8 @@ struct BenchResult: Codable, Sendable {
     /// Subscribers the server answered with an error instead of a stream.
     var refusedSubscribers = 0
     var failedPublishes = 0
+    /// Publishes still unanswered when `--timeout` ran out.
+    var unansweredPublishes = 0
     var seconds = 0.0
     var deliveriesPerSecond = 0.0
     var publishesPerSecond = 0.0
@@ -59,7 +61,7 @@ struct BenchResult: Codable, Sendable {
     /// Every subscriber got every message of its channel exactly once, in order.
     var isComplete: Bool {
         deliveries == expectedDeliveries && duplicates == 0 && gaps == 0 && failedPublishes == 0
-            && refusedSubscribers == 0
+            && unansweredPublishes == 0 && refusedSubscribers == 0
     }
 
     var text: String {
@@ -69,7 +71,8 @@ struct BenchResult: Codable, Sendable {
             lines.append(
                 "deliveries: \(deliveries)/\(expectedDeliveries) in \(String(format: "%.2f", seconds)) s = "
                     + "\(Int(deliveriesPerSecond))/s; complete: \(isComplete ? "yes" : "NO") "
-                    + "(duplicates \(duplicates), out of order/gaps \(gaps), failed publishes \(failedPublishes))")
+                    + "(duplicates \(duplicates), out of order/gaps \(gaps), failed publishes \(failedPublishes)"
+                    + (unansweredPublishes > 0 ? ", unanswered publishes \(unansweredPublishes))" : ")"))
             if let l = latencyMicroseconds {
                 lines.append(
                     "latency publish→receive µs: p50 \(Self.f(l.p50)) p99 \(Self.f(l.p99)) p999 \(Self.f(l.p999)) "
