@@ -157,4 +157,40 @@ import Testing
         let runs = try redis.command(["ZCARD", "herald:runs"])
         #expect(runs == .integer(2), "B's dead run and B's new one; A's is gone")
     }
+
+    /// More users than one batch of presence writes carries (`RedisEngine.commandsBatch`): 150
+    /// users on one channel are 600 commands, and every batch of the beat reaches Redis, the one
+    /// after the other; so do the removals when they leave.
+    @Test func aCrowdLargerThanOneBatchIsWrittenInFull() async throws {
+        let app = try await SessionApp.start()
+        defer { app.stop() }
+        let testbed = try await RedisTestbed.start(nodes: 1, arguments: ["--auth-url", app.checkURL])
+        defer { testbed.stop() }
+        let users = (0..<150).map { "crowd\($0)" }
+        var tabs: [HTTPStream] = []
+        defer { for tab in tabs { tab.close() } }
+        for user in users {
+            let cookie = [("Cookie", "sid=\(try await app.login(user))")]
+            let tab = try await HTTPStream.connect(port: testbed.a.port, "/ev/crowd", headers: cookie)
+            tabs.append(tab)
+            #expect(tab.status == 200)
+        }
+        let library = try await LibraryPublisher.connect(to: testbed.redis)
+        defer { library.close() }
+        let online = try await PresenceTests.eventually({ try await library.publisher.presence(channel: "crowd").get() }
+        ) {
+            $0.count == users.count
+        }
+        #expect(online == Dictionary(uniqueKeysWithValues: users.map { ($0, 1) }))
+        #expect(try await library.publisher.presence(user: "crowd149").get() == 1)
+
+        for tab in tabs { tab.close() }
+        tabs = []
+        let left = try await PresenceTests.eventually({ try await library.publisher.presence(channel: "crowd").get() })
+        {
+            $0.isEmpty
+        }
+        #expect(left.isEmpty)
+        #expect(try await library.publisher.presence(user: "crowd149").get() == 0)
+    }
 }

@@ -83,6 +83,8 @@ public final class RedisEngine: MessageEngine {
     private let heartbeats = NIOLockedValueBox(0)
     /// Set when Redis did not know this node (it lost its data): the next beat writes every count.
     private let rewriteCounts = NIOLockedValueBox(false)
+    /// A beat's subscriber-count batches are in flight.
+    private let countsInFlight = NIOLockedValueBox(false)
     /// Set once the node has left the membership: heartbeats stop re-registering it.
     private let left = NIOLockedValueBox(false)
     /// When a Redis failure was last logged: one line a second at most, however many requests fail.
@@ -590,7 +592,7 @@ public final class RedisEngine: MessageEngine {
             counts.compactMap { channel, count in rewrite || previous[channel] != count ? (channel, count) : nil }
             + previous.keys.compactMap { counts[$0] == nil ? ($0, nil) : nil }
         if round % keepAliveEvery == 0 { keepHostedChannelsAlive() }
-        presenceShare.beat(sink, expiry: expiry, registered: !left.withLockedValue { $0 })
+        presenceShare.beat(sink, expiry: expiry, registered: !left.withLockedValue { $0 }, on: feeds.loop)
         let rejoined = !left.withLockedValue { $0 }
         let listed = ledger?.withLockedValue { $0.beat(nowMilliseconds: Int64(now)) } ?? []
         if ledger != nil && (round % 10 == 0 || !client.isConnected || !subscriber.isConnected) { followSlotMap() }
@@ -598,12 +600,19 @@ public final class RedisEngine: MessageEngine {
         let membership = client.send(batch: commands + listed).hop(to: loop).map {
             [rewriteCounts, ledger] replies in
             // ZADD answering 1 means this node was not registered: Redis lost its data (or this
-            // is the first beat). Write every count again on the next beat.
-            rewriteCounts.withLockedValue { $0 = rejoined && replies.first?.int == 1 }
+            // is the first beat). Every count is written again by the next beat that writes counts.
+            if rejoined && replies.first?.int == 1 { rewriteCounts.withLockedValue { $0 = true } }
             ledger?.withLockedValue { $0.counted(Array(replies.suffix(2))) }
         }
         // Until every batch is answered the previous counts stay the reported ones, so a failed
-        // batch is written again on the next beat.
+        // batch is written again on the next beat. A beat that finds the last one's batches still
+        // in flight writes no counts: two beats' writes never interleave, so an older count cannot
+        // land after a newer one.
+        let writingCounts = countsInFlight.withLockedValue { writing in
+            defer { writing = true }
+            return writing
+        }
+        guard !writingCounts else { return }
         let keys = self.keys
         membership.flatMap { [client] in
             Self.inBatches(changed[...], on: loop) { batch in
@@ -616,6 +625,12 @@ public final class RedisEngine: MessageEngine {
                 }
                 return client.send(batch: writes).map { _ in () }
             }
-        }.whenSuccess { [reported] in reported.withLockedValue { $0 = counts } }
+        }.whenComplete { [reported, rewriteCounts, countsInFlight] result in
+            if case .success = result {
+                reported.withLockedValue { $0 = counts }
+                if rewrite { rewriteCounts.withLockedValue { $0 = false } }
+            }
+            countsInFlight.withLockedValue { $0 = false }
+        }
     }
 }

@@ -7,8 +7,8 @@ import NIOCore
 /// This node's share of cluster-wide presence in Redis (docs/REDIS.md, "Presence").
 ///
 /// Each start of a node is a run with a name of its own. Once a second (with the heartbeat) the
-/// run writes the presence entries that changed since the last beat, in one pipelined batch —
-/// a connect storm costs a few commands per user and channel per second, not per connection —
+/// run writes the presence entries that changed since the last beat, in pipelined batches — a
+/// connect storm costs a few commands per user and channel per second, not per connection —
 /// renews its score in `runs`, and lists every entry it wrote in its index. Readers count only
 /// runs whose score is current, so a node killed with -9 stops counting within the heartbeat's
 /// time to live; a live node later removes a dead run's entries through its index.
@@ -20,6 +20,8 @@ final class RedisPresence: Sendable {
     /// dead and removed its entries): the next beat writes everything again.
     private let rewrite = NIOLockedValueBox(true)
     private let beats = NIOLockedValueBox(0)
+    /// A beat's entry writes are in flight.
+    private let writing = NIOLockedValueBox(false)
 
     /// How long a run may miss its heartbeat before a live node removes its entries.
     static let deadAfterMilliseconds = 30_000
@@ -31,34 +33,48 @@ final class RedisPresence: Sendable {
         run = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "-")
     }
 
-    /// One beat: the changed entries and the run's score (`expiry`, Unix ms); every few beats, a
-    /// dead run's entries removed. `registered`: false once the node has left (draining), when
-    /// entries are still removed but the run is not renewed.
-    func beat(_ sink: any MessageSink, expiry: Int, registered: Bool) {
-        let everything = rewrite.withLockedValue { value in
-            defer { value = false }
-            return value
-        }
-        let changes = sink.takePresenceChanges(everything: everything)
-        var commands: [[RedisArgument]] = []
-        if registered {
-            commands.append(["ZADD", RedisArgument(keys.runs), RedisArgument(expiry), RedisArgument(run)])
-        }
-        commands += writes(changes)
+    /// One beat: the run's score (`expiry`, Unix ms), then the entries that changed; every few
+    /// beats, a dead run's entries removed. `registered`: false once the node has left (draining),
+    /// when entries are still removed but the run is not renewed.
+    ///
+    /// The entries go ``RedisEngine/commandsBatch`` commands at a time, each batch once the one
+    /// before is answered (a connect storm of 10,000 users is 40,000 commands, which built and sent
+    /// at once would raise the node's memory for good). A beat that finds the last one's batches
+    /// still in flight leaves its changes for the next: two beats' writes never interleave, so an
+    /// older count cannot land after a newer one. A failed batch puts back every change of its beat
+    /// (writing an entry again is harmless), and the next beat writes them again.
+    func beat(_ sink: any MessageSink, expiry: Int, registered: Bool, on loop: any EventLoop) {
         let round = beats.withLockedValue {
             $0 += 1
             return $0
         }
         if round % 5 == 0 { removeDeadRuns() }
-        guard !commands.isEmpty else { return }
-        client.send(batch: commands).whenComplete { [rewrite] result in
-            switch result {
-            case .success(let replies):
-                // The run was new to Redis after its first beat: its entries are gone too.
-                if registered, !everything, replies.first?.int == 1 { rewrite.withLockedValue { $0 = true } }
-            case .failure:
-                sink.restorePresenceChanges(changes)
+        let writing = self.writing.withLockedValue { writing in
+            defer { writing = true }
+            return writing
+        }
+        let everything =
+            writing
+            ? false
+            : rewrite.withLockedValue { value in
+                defer { value = false }
+                return value
             }
+        if registered {
+            client.send(["ZADD", RedisArgument(keys.runs), RedisArgument(expiry), RedisArgument(run)]).whenSuccess {
+                [rewrite] reply in
+                // The run was new to Redis after its first beat: its entries are gone too.
+                if !everything, reply.int == 1 { rewrite.withLockedValue { $0 = true } }
+            }
+        }
+        guard !writing else { return }
+        let changes = sink.takePresenceChanges(everything: everything)
+        let commands = writes(changes)
+        RedisEngine.inBatches(commands[...], on: loop) { [client] batch in
+            client.send(batch: Array(batch)).map { _ in () }
+        }.whenComplete { [self] result in
+            if case .failure = result { sink.restorePresenceChanges(changes) }
+            self.writing.withLockedValue { $0 = false }
         }
     }
 
