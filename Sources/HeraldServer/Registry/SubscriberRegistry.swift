@@ -144,6 +144,7 @@ public final class SubscriberRegistry: MessageSink, Sendable {
             }
         }
         guard !waits.isEmpty else { return loop.makeSucceededVoidFuture() }
+        if waits.count == 1 { return waits[0].hop(to: loop) }
         return EventLoopFuture.andAllSucceed(waits.map { $0.hop(to: loop) }, on: loop)
     }
 

@@ -121,6 +121,11 @@ class LiveSubscriber {
             registry.engine.recordSubscriberEvent("client_subscribed", channel: name, user: user)
         }
         return registry.add(self).hop(to: loop).assumeIsolated().flatMap { [self] in
+            // Most subscribers have one channel: gathering a single read through `whenAllSucceed`
+            // cost 3% of a connect.
+            if channels.count == 1 {
+                return registry.engine.backlog(channels[0].channel, on: loop).hop(to: loop).map { [$0] }
+            }
             let reads = channels.map { registry.engine.backlog($0.channel, on: loop).hop(to: loop) }
             return EventLoopFuture.whenAllSucceed(reads, on: loop)
         }.map { [self] backlogs in catchUp(backlogs) }.nonisolated()
