@@ -187,6 +187,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 promise.succeed(value)
             }
         case .batch(let count, let promise):
+            if self.headReplies.isEmpty { self.headReplies.reserveCapacity(count) }
             self.headReplies.append(value)
             if self.headReplies.count == count {
                 let replies = self.headReplies
@@ -209,12 +210,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         self.metrics.roundTrip.recordNanoseconds((NIODeadline.now() - sent).nanoseconds)
     }
 
+    /// The timer is left to fire when the last reply came: cancelling a scheduled task makes NIO
+    /// search the loop's whole list of them, and this loop also holds a deadline for every HTTP
+    /// connection on it (thousands on a busy node), so a cancel after every reply cost more than
+    /// the reply. A timer that fires with nothing pending does nothing; one that fires early is set
+    /// again for the oldest command's deadline.
     private func popHead() {
         self.pending.removeFirst()
-        if self.pending.isEmpty {
-            self.timer?.cancel()
-            self.timer = nil
-        }
     }
 
     private func failAll(_ error: RedisError) {

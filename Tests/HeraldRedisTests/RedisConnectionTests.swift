@@ -219,6 +219,24 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test("the timer an answered command leaves behind neither times out a later one early nor lets it hang")
+    func timerLeftByAnAnsweredCommand() async throws {
+        try await withRedisServer { server in
+            let redis = try await connect(server.url(), commandTimeout: .seconds(1))
+            _ = try await redis.send(["PING"]).get()  // its timer, due in 1 s, is left to fire
+            try await Task.sleep(for: .milliseconds(700))
+            // Answered 0.6 s after it is sent: past the first command's deadline, within its own.
+            #expect(try await redis.send(["BLPOP", "never", "0.6"]).get() == .null)
+            // One that gets no answer still times out, by its own deadline.
+            let sent = ContinuousClock.now
+            await #expect(throws: RedisError.timeout) {
+                try await redis.send(["BLPOP", "never", 30]).get()
+            }
+            let waited = ContinuousClock.now - sent
+            #expect(waited >= .milliseconds(900) && waited < .seconds(4), "\(waited)")
+        }
+    }
+
     @Test("a paused redis (SIGSTOP) fails commands by the timeout instead of hanging")
     func pausedServer() async throws {
         try await withRedisServer { server in
