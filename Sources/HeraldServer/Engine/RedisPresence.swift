@@ -20,8 +20,8 @@ final class RedisPresence: Sendable {
     /// dead and removed its entries): the next beat writes everything again.
     private let rewrite = NIOLockedValueBox(true)
     private let beats = NIOLockedValueBox(0)
-    /// A beat's entry writes are in flight.
-    private let writing = NIOLockedValueBox(false)
+    /// A beat's entry writes while they are in flight (nil once answered or failed).
+    private let writes = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
 
     /// How long a run may miss its heartbeat before a live node removes its entries.
     static let deadAfterMilliseconds = 30_000
@@ -49,10 +49,7 @@ final class RedisPresence: Sendable {
             return $0
         }
         if round % 5 == 0 { removeDeadRuns() }
-        let writing = self.writing.withLockedValue { writing in
-            defer { writing = true }
-            return writing
-        }
+        let writing = writes.withLockedValue { $0 != nil }
         let everything =
             writing
             ? false
@@ -70,11 +67,13 @@ final class RedisPresence: Sendable {
         guard !writing else { return }
         let changes = sink.takePresenceChanges(everything: everything)
         let commands = writes(changes)
-        RedisEngine.inBatches(commands[...], on: loop) { [client] batch in
+        let written = RedisEngine.inBatches(commands[...], on: loop) { [client] batch in
             client.send(batch: Array(batch)).map { _ in () }
-        }.whenComplete { [self] result in
+        }
+        writes.withLockedValue { $0 = written }
+        written.whenComplete { [writes] result in
             if case .failure = result { sink.restorePresenceChanges(changes) }
-            self.writing.withLockedValue { $0 = false }
+            writes.withLockedValue { $0 = nil }
         }
     }
 
@@ -110,7 +109,17 @@ final class RedisPresence: Sendable {
     }
 
     /// Removes every entry of this run (the node is stopping).
+    ///
+    /// Waits for a beat's writes still in flight first: a batch sent after the removal would leave
+    /// entries that no run lists any more, so no live node would ever remove them.
     func removeOwn() -> EventLoopFuture<Void> {
+        guard let pending = writes.withLockedValue({ $0 }) else { return removeRun() }
+        return pending.flatMapError { _ in pending.eventLoop.makeSucceededVoidFuture() }.flatMap { [self] in
+            removeRun()
+        }
+    }
+
+    private func removeRun() -> EventLoopFuture<Void> {
         client.send(["ZREM", RedisArgument(keys.runs), RedisArgument(run)]).flatMap { [self] _ in remove(run) }
     }
 
