@@ -1,3 +1,4 @@
+import CHiredis
 import NIOCore
 import Testing
 
@@ -123,6 +124,51 @@ struct RESPReaderTests {
         #expect(String(buffer: buffer) == expected)
         #expect(RedisArgument(-9_000) == RedisArgument("-9000"))
         #expect(RedisArgument(ByteBuffer(string: "ab")) == RedisArgument([97, 98]))
+    }
+
+    @Test("the encoder writes what hiredis's formatter writes, for arguments of every form")
+    func formattingAgreesWithHiredis() {
+        var random = SystemRandomNumberGenerator()
+        func text() -> String {
+            let pieces = ["a", "{", "}", ":", "é", "π", "漢", "🙂", " ", "\r\n", "0"]
+            return (0..<Int.random(in: 0...40, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined()
+        }
+        for _ in 0..<500 {
+            let arguments: [RedisArgument] = (0..<Int.random(in: 1...30, using: &random)).map { _ in
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0: RedisArgument(text())
+                case 1: RedisArgument(Int.random(in: Int.min...Int.max, using: &random) >> Int.random(in: 0...63))
+                case 2:
+                    RedisArgument((0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255) })
+                default: RedisArgument(ByteBuffer(string: text()))
+                }
+            }
+            var ours = ByteBuffer()
+            RedisCommandEncoder.encode(arguments, into: &ours)
+            let bytes = arguments.map(\.bytes)
+            var flat: [UInt8] = []
+            for argument in bytes { flat += argument }
+            flat.append(0)  // a valid address for an empty last argument
+            var offsets: [Int] = []
+            var total = 0
+            for argument in bytes {
+                offsets.append(total)
+                total += argument.count
+            }
+            let theirs: [UInt8] = flat.withUnsafeMutableBufferPointer { pointer in
+                pointer.withMemoryRebound(to: CChar.self) { characters in
+                    var argv: [UnsafePointer<CChar>?] = offsets.map { UnsafePointer(characters.baseAddress! + $0) }
+                    var formatted: UnsafeMutablePointer<CChar>? = nil
+                    let length = argv.withUnsafeMutableBufferPointer {
+                        redisFormatCommandArgv(&formatted, Int32(bytes.count), $0.baseAddress, bytes.map(\.count))
+                    }
+                    defer { redisFreeCommand(formatted) }
+                    return Array(UnsafeRawBufferPointer(start: formatted, count: Int(length)))
+                }
+            }
+            #expect(Array(ours.readableBytesView) == theirs)
+        }
     }
 
     @Test("a formatted command parses back as its arguments (every byte value)")
