@@ -157,7 +157,12 @@ import Testing
         let runs = try redis.command(["ZCARD", "herald:runs"])
         #expect(runs == .integer(2), "B's dead run and B's new one; A's is gone")
     }
+}
 
+/// A crowd of users through the cookie check on one node on Redis. Run apart from the other Redis
+/// suites (scripts/test): its 150 connections and cookie checks are load the timing checks of the
+/// others do not need.
+@Suite struct PresenceCrowdTests {
     /// More users than one batch of presence writes carries (`RedisEngine.commandsBatch`): 150
     /// users on one channel are 600 commands, and every batch of the beat reaches Redis, the one
     /// after the other; so do the removals when they leave.
