@@ -335,15 +335,6 @@ public final class HeraldPublisher: Sendable {
         ).map { $0.int == 1 }
     }
 
-    /// A channel's last id and generation (nil, 0 when it does not exist), without its messages.
-    public func head(_ channel: String) -> EventLoopFuture<(lastID: Int64?, generation: Int64)> {
-        redis.send(["HMGET", RedisArgument(settings.keys.meta(channel)), "last_id", "epoch"]).map { reply in
-            let fields = reply.array ?? []
-            let generation = fields.count > 1 ? fields[1].string.flatMap { Int64($0) } ?? 0 : 0
-            return (fields.first?.string.flatMap { Int64($0) }, generation)
-        }
-    }
-
     /// The last id and stored count of each channel, `nil` for channels that do not exist.
     public func records(_ channels: [String]) -> EventLoopFuture<[ChannelRecord?]> {
         let keys = settings.keys

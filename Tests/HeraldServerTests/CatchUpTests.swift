@@ -67,7 +67,26 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
         memory.records(prefix: prefix, on: l)
     }
     func create(_ c: [String], on l: any EventLoop) -> EventLoopFuture<Void> { memory.create(c, on: l) }
-    func host(_ c: String, on l: any EventLoop) -> EventLoopFuture<Void> { memory.host(c, on: l) }
+    /// When set, hosting completes only at ``openHosting()``, carrying the backlog read then, as
+    /// the Redis engine's does.
+    var hostingReads = false
+    private(set) var hostGates: [(channel: String, promise: EventLoopPromise<ChannelBacklog?>)] = []
+
+    /// Completes every held hosting with what the store holds now.
+    func openHosting() throws {
+        let held = hostGates
+        hostGates = []
+        for gate in held { gate.promise.succeed(try memory.backlog(gate.channel, on: loop).wait()) }
+        loop.run()
+    }
+
+    func host(_ c: String, on l: any EventLoop) -> EventLoopFuture<ChannelBacklog?> {
+        guard hostingReads else { return memory.host(c, on: l) }
+        _ = memory.host(c, on: l)
+        let promise = l.makePromise(of: ChannelBacklog?.self)
+        hostGates.append((c, promise))
+        return promise.futureResult
+    }
     func release(_ c: String) { memory.release(c) }
     func totals(on l: any EventLoop) -> EventLoopFuture<EngineTotals> { memory.totals(on: l) }
     func touch(_ c: [String]) { memory.touch(c) }
@@ -137,6 +156,27 @@ final class GatedEngine: MessageEngine, @unchecked Sendable {
         try engine.openGates()
         try publish(engine, "c", "m6")
         #expect(ids(in: try socket.received()) == [2, 3, 4, 5, 6])
+    }
+
+    /// The subscriber that makes the node host a channel catches up from the read the hosting
+    /// made (no read of its own); one that joins while the hosting is under way was registered
+    /// after that read may have been made, so it reads anew. Both get the exact run after their cursor.
+    @Test func theHostingReadServesTheSubscriberThatStartedItOnly() throws {
+        let (loop, engine, context) = makeNode()
+        engine.hostingReads = true
+        for i in 1...2 { try publish(engine, "c", "m\(i)") }
+        let first = try subscribe(context, loop, path: "/ws/c", headers: "Last-Event-ID: hc:c:1\r\n")
+        let second = try subscribe(context, loop, path: "/ws/c", headers: "Last-Event-ID: hc:c:1\r\n")
+        try publish(engine, "c", "m3")
+        #expect(engine.hostGates.count == 1)
+        try engine.openHosting()
+        #expect(ids(in: try first.received()) == [2, 3])
+        #expect(engine.gates.count == 1, "only the second subscriber reads the backlog")
+        #expect(try second.received().isEmpty)
+        try engine.openGates()
+        try publish(engine, "c", "m4")
+        #expect(ids(in: try first.received()) == [4])
+        #expect(ids(in: try second.received()) == [2, 3, 4])
     }
 
     @Test func cursorResumeAcrossTwoChannelsIsExact() throws {

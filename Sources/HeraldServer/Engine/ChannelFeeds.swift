@@ -79,11 +79,11 @@ final class ChannelFeeds: Sendable {
 
     /// Sets where a newly hosted channel stands, so a message lost before its first live one is
     /// still noticed and repaired. On the loop.
-    func seed(_ channel: String, lastID: Int64?, generation: Int64) {
+    func seed(_ channel: String, at last: StreamPoint) {
         state.withValue { feeds in
             guard var feed = feeds[channel] else { return }
-            if feed.lastDelivered == nil { feed.lastDelivered = lastID ?? 0 }
-            if feed.generation == 0 { feed.generation = generation }
+            if feed.lastDelivered == nil { feed.lastDelivered = last.id }
+            if feed.generation == 0 { feed.generation = last.generation }
             feeds[channel] = feed
         }
     }

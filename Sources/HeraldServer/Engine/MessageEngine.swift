@@ -58,7 +58,11 @@ public protocol MessageEngine: Sendable {
 
     /// Starts delivering `channel`'s messages to the sink; the future completes once every message
     /// published after it will be delivered (so a backlog read after it misses nothing).
-    func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void>
+    ///
+    /// It may carry the channel's backlog, read once live delivery had begun (nil when the engine
+    /// read none): a subscriber registered before hosting began catches up from it and saves a
+    /// read of its own. Subscribers that joined while the hosting was under way must read anew.
+    func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog?>
 
     /// Stops delivering `channel` (its last local subscriber left).
     func release(_ channel: String)

@@ -383,21 +383,25 @@ public final class RedisEngine: MessageEngine {
         unavailable(publisher.backlog(channel), on: loop)
     }
 
-    public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<Void> {
+    public func host(_ channel: String, on loop: any EventLoop) -> EventLoopFuture<ChannelBacklog?> {
         let feeds = self.feeds
         let subscriber = self.subscriber
         let name = keys.pubsub(channel)
         let publisher = self.publisher
-        let subscribed = feeds.loop.flatSubmit {
-            guard feeds.count(channel, by: 1) else { return feeds.loop.makeSucceededVoidFuture() }
+        let subscribed = feeds.loop.flatSubmit { () -> EventLoopFuture<ChannelBacklog?> in
+            guard feeds.count(channel, by: 1) else { return feeds.loop.makeSucceededFuture(nil) }
             // Once live, note where the channel stands: a message lost before the first live one
             // (a reconnect on a quiet channel) is then noticed and repaired. This read must come
-            // before any subscriber's catch-up read: one that is ahead of the pub/sub stream
+            // before any other subscriber's catch-up read: one that is ahead of the pub/sub stream
             // seeds the feed past messages still in flight, which the feed then drops as repeats
-            // while a subscriber whose read was behind still needs them.
+            // while a subscriber whose read was behind still needs them. It reads the whole
+            // backlog, not only the head, so the subscriber that started the hosting catches up
+            // from it: a round trip fewer for the first subscriber of a channel, which in a
+            // reconnect storm after a node's death is nearly every subscriber.
             return subscriber.subscribe([name]).flatMap {
-                publisher.head(channel).hop(to: feeds.loop).map { head in
-                    feeds.seed(channel, lastID: head.lastID, generation: head.generation)
+                publisher.backlog(channel).hop(to: feeds.loop).map { backlog in
+                    feeds.seed(channel, at: backlog.last)
+                    return backlog
                 }
             }
         }

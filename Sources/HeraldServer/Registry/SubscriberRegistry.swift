@@ -106,7 +106,10 @@ public final class SubscriberRegistry: MessageSink, Sendable {
 
     /// Registers `subscriber` for live messages on all its channels. Must run on its loop.
     /// The future completes once the engine delivers every later message (catch-up may start).
-    func add(_ subscriber: LiveSubscriber) -> EventLoopFuture<Void> {
+    /// It carries the backlog the engine read while it began hosting, when the subscriber has one
+    /// channel and was the one to make the node host it (``MessageEngine/host(_:on:)``); it was
+    /// registered before that read, so it may catch up from it.
+    func add(_ subscriber: LiveSubscriber) -> EventLoopFuture<ChannelBacklog?> {
         let loop = subscriber.loop
         let index = loopIndex[ObjectIdentifier(loop)]!
         let kindBit = FrameKinds(subscriber.mode).rawValue.trailingZeroBitCount
@@ -134,8 +137,11 @@ public final class SubscriberRegistry: MessageSink, Sendable {
             return newlyHosted
         }
         engine.touch(channels)
+        var hostingRead: EventLoopFuture<ChannelBacklog?>?
         for (channel, promise) in newlyHosted {
-            engine.host(channel, on: loop).cascade(to: promise)
+            let hosted = engine.host(channel, on: loop)
+            hosted.whenComplete { promise.completeWith($0.map { _ in () }) }
+            if channels.count == 1 { hostingRead = hosted }
             let live = promise.futureResult
             live.whenSuccess { [hosting] in
                 hosting.withLockedValue { hosting in
@@ -143,9 +149,10 @@ public final class SubscriberRegistry: MessageSink, Sendable {
                 }
             }
         }
-        guard !waits.isEmpty else { return loop.makeSucceededVoidFuture() }
-        if waits.count == 1 { return waits[0].hop(to: loop) }
-        return EventLoopFuture.andAllSucceed(waits.map { $0.hop(to: loop) }, on: loop)
+        if let hostingRead { return hostingRead.hop(to: loop) }
+        guard !waits.isEmpty else { return loop.makeSucceededFuture(nil) }
+        if waits.count == 1 { return waits[0].hop(to: loop).map { nil } }
+        return EventLoopFuture.andAllSucceed(waits.map { $0.hop(to: loop) }, on: loop).map { nil }
     }
 
     /// Removes `subscriber` from `channels` (all of its channels when nil). Must run on its loop.
