@@ -396,8 +396,8 @@ public final class RedisEngine: MessageEngine {
             // seeds the feed past messages still in flight, which the feed then drops as repeats
             // while a subscriber whose read was behind still needs them. It reads the whole
             // backlog, not only the head, so the subscriber that started the hosting catches up
-            // from it: a round trip fewer for the first subscriber of a channel, which in a
-            // reconnect storm after a node's death is nearly every subscriber.
+            // from it: a round trip fewer for the first subscriber of a channel on this node, in a
+            // reconnect storm after a node's death one for each channel it hosted.
             return subscriber.subscribe([name]).flatMap {
                 publisher.backlog(channel).hop(to: feeds.loop).map { backlog in
                     feeds.seed(channel, at: backlog.last)
