@@ -126,10 +126,13 @@ let package = Package(
             dependencies: [
                 "HeraldCore",
                 "HeraldServer",
+                "HeraldRedis",
+                "HeraldPublisher",
                 "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSwift6
         ),
