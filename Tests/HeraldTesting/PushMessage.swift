@@ -133,6 +133,10 @@ public struct ScriptMessage: Sendable, Equatable {
     public var text: String
     /// The `Event-Id` it was published with, empty if none.
     public var eventID: String
+    /// Its publish time as the template gives it (an HTTP date), empty if it gives none.
+    public var time: String
+    /// Its tag, its place among the channel's messages of the same second; nil if none is given.
+    public var tag: Int?
 
     /// Every `<script>p(...);</script>` call in `html`, in order (texts must not contain `'`).
     public static func all(in html: String) -> [ScriptMessage] {
@@ -143,11 +147,13 @@ public struct ScriptMessage: Sendable, Equatable {
             let arguments = rest[open.upperBound..<close.lowerBound]
             let idText = arguments.prefix { $0 != "," }
             let quoted = arguments.split(separator: "'", omittingEmptySubsequences: false)
-            // id,'channel','text','eventid', 'time', 'tag' → quoted[1] channel, [3] text, [5] event id
+            // id,'channel','text','eventid', 'time', 'tag' → quoted[1] channel, [3] text, [5] event
+            // id, [7] time, [9] tag
             if let id = Int(idText), quoted.count >= 6 {
                 result.append(
                     ScriptMessage(
-                        id: id, channel: String(quoted[1]), text: String(quoted[3]), eventID: String(quoted[5])))
+                        id: id, channel: String(quoted[1]), text: String(quoted[3]), eventID: String(quoted[5]),
+                        time: quoted.count > 7 ? String(quoted[7]) : "", tag: quoted.count > 9 ? Int(quoted[9]) : nil))
             }
             rest = rest[close.upperBound...]
         }
