@@ -167,14 +167,18 @@ public final class HeraldNode: Service {
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: noDelay)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelOption(.recvAllocator, value: reads)
             .childChannelInitializer { channel in
-                // Counted (or refused with a bare 503) before anything else is set up for it.
-                guard limiter.admit(channel) else { return channel.eventLoop.makeSucceededVoidFuture() }
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
+                    // Set here, synchronously: as the bootstrap's child options they went through a
+                    // chain of futures for every accepted connection, 3.3% of a connect's CPU in a
+                    // burst of them against 1.5% this way (`perf record`).
+                    guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
+                    try options.setOption(.tcpOption(.tcp_nodelay), value: noDelay)
+                    try options.setOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+                    try options.setOption(.maxMessagesPerRead, value: 4)
+                    try options.setOption(.recvAllocator, value: reads)
+                    // Counted (or refused with a bare 503) before anything else is set up for it.
+                    guard limiter.admit(channel) else { return }
                     try Self.configureHTTP(channel.pipeline.syncOperations, context: context, role: role)
                 }
             }
