@@ -163,6 +163,13 @@ public final class RedisConnection: Sendable {
 
     /// Writes an encoded request; a request the channel refuses fails its response.
     func write(_ request: RedisRequest) {
+        // On the channel's own loop an active channel still has its handler, which fails the
+        // request itself if it cannot send it: no write promise is needed, and none is made (a
+        // promise, its future and the closure waiting on it, for every command).
+        if self.channel.eventLoop.inEventLoop && self.channel.isActive {
+            self.channel.writeAndFlush(request, promise: nil)
+            return
+        }
         let url = self.url
         self.channel.writeAndFlush(request).whenFailure { error in
             request.response.fail((error as? RedisError) ?? RedisError.connectionClosed.at(url.address))

@@ -41,13 +41,23 @@ extension RedisCommandExecutor {
         keys: [RedisArgument] = [],
         arguments: [RedisArgument] = []
     ) -> EventLoopFuture<RESPValue> {
-        let tail = [RedisArgument(keys.count)] + keys + arguments
-        let evalsha = self.send(["EVALSHA", RedisArgument(script.sha1)] + tail)
-        return evalsha.flatMapError { error in
+        // One array, made at its final size: joining the parts with `+` made four.
+        var command: [RedisArgument] = []
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        command.append("EVALSHA")
+        command.append(RedisArgument(script.sha1))
+        command.append(RedisArgument(keys.count))
+        command += keys
+        command += arguments
+        let evalsha = self.send(command)
+        return evalsha.flatMapError { [command] error in
             guard let redisError = error as? RedisError, redisError.isNoScript else {
                 return evalsha.eventLoop.makeFailedFuture(error)
             }
-            return self.send(["EVAL", RedisArgument(script.source)] + tail)
+            var eval = command
+            eval[0] = "EVAL"
+            eval[1] = RedisArgument(script.source)
+            return self.send(eval)
         }
     }
 
