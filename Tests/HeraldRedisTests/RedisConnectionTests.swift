@@ -249,6 +249,23 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test("commands sent on the connection's own event loop are answered in order, and fail once it is closed")
+    func commandsFromTheConnectionsLoop() async throws {
+        try await withRedisServer { server in
+            let redis = try await connect(server.url())
+            // The engine sends from the connection's loop: those writes take a path of their own.
+            let replies = try await redis.eventLoop.flatSubmit {
+                let commands: [[RedisArgument]] = [["SET", "k", "v"], ["GET", "k"], ["PING"]]
+                return EventLoopFuture.whenAllSucceed(commands.map { redis.send($0) }, on: redis.eventLoop)
+            }.answered(within: 10)
+            #expect(replies == [.simpleString("OK"), .bulk("v"), .simpleString("PONG")])
+            try await redis.close().get()
+            await #expect(throws: RedisError.connectionClosed) {
+                try await redis.eventLoop.flatSubmit { redis.send(["PING"]) }.answered(within: 10)
+            }
+        }
+    }
+
     @Test("close fails the commands in flight; closeFuture completes")
     func closing() async throws {
         try await withRedisServer { server in
@@ -284,5 +301,19 @@ struct RedisConnectionTests {
         #expect(failure?.level == .info)
         #expect(failure?.metadata["redis.address"] == "127.0.0.1:\(port)")
         #expect(records.values.allSatisfy { $0.level <= .info })
+    }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// The future's value, or a failure once `seconds` pass without one: a command lost on its way
+    /// to the handler fails the test instead of hanging it.
+    fileprivate func answered(within seconds: Int64) async throws -> Value {
+        let promise = eventLoop.makePromise(of: Value.self)
+        cascade(to: promise)
+        let timer = eventLoop.scheduleTask(in: .seconds(seconds)) {
+            promise.fail(HarnessError("no answer in \(seconds) s"))
+        }
+        defer { timer.cancel() }
+        return try await promise.futureResult.get()
     }
 }
