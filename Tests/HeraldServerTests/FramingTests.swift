@@ -1,5 +1,6 @@
 import HeraldCore
 import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import HeraldServer
@@ -156,5 +157,17 @@ import Testing
         #expect(rendered.webSocket != nil)
         #expect(rendered.streaming == nil)
         #expect(rendered.eventSource == nil)
+    }
+
+    @Test func responseHeadIsTheStatusLineAndHeadersInOrder() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/event-stream; charset=utf-8")
+        headers.add(name: "X-Herald-Node", value: "node-é")
+        let ok = ResponseHeaders.render(status: .ok, version: .http1_1, headers: headers)
+        #expect(
+            String(buffer: ok)
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nX-Herald-Node: node-é\r\n\r\n")
+        let upgrade = ResponseHeaders.render(status: .switchingProtocols, version: .http1_0, headers: HTTPHeaders())
+        #expect(String(buffer: upgrade) == "HTTP/1.0 101 Switching Protocols\r\n\r\n")
     }
 }

@@ -12,6 +12,9 @@ import NIOHTTP1
 struct SubscriberAuthorization {
     let node: NodeContext
 
+    /// Whether every request may subscribe: the node has neither a grant key nor a cookie check.
+    var requiresNothing: Bool { node.grants == nil && node.cookieChecker == nil }
+
     /// What the request may read, checked for `channels`; `nil` when the node requires nothing.
     /// Fails with the refusal the client must see (401 without credentials, 403 for a bad grant
     /// or channel, the app's status for its refusal, 503 when the app does not answer).

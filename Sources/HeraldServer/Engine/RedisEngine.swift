@@ -646,12 +646,18 @@ public final class RedisEngine: MessageEngine {
         let keys = self.keys
         membership.flatMap { [client] in
             Self.inBatches(changed[...], on: loop) { batch in
-                let writes: [[RedisArgument]] = batch.flatMap { channel, count -> [[RedisArgument]] in
-                    guard let count else { return [["HDEL", RedisArgument(keys.subscribers(channel)), node]] }
-                    return [
-                        ["HSET", RedisArgument(keys.subscribers(channel)), node, RedisArgument(count)],
-                        ["EXPIRE", RedisArgument(keys.subscribers(channel)), 300],
-                    ]
+                // Built in place, each key once: a burst of connects makes a count to write for
+                // every new channel.
+                var writes: [[RedisArgument]] = []
+                writes.reserveCapacity(batch.count * 2)
+                for (channel, count) in batch {
+                    let key = RedisArgument(keys.subscribers(channel))
+                    if let count {
+                        writes.append(["HSET", key, node, RedisArgument(count)])
+                        writes.append(["EXPIRE", key, 300])
+                    } else {
+                        writes.append(["HDEL", key, node])
+                    }
                 }
                 return client.send(batch: writes).map { _ in () }
             }

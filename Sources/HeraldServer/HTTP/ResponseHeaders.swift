@@ -1,4 +1,5 @@
 import HeraldCore
+import NIOCore
 import NIOHTTP1
 
 /// Headers push-stream puts on its responses, in one place.
@@ -38,10 +39,31 @@ enum ResponseHeaders {
     }
 
     /// The status line and headers as raw bytes, for connections that leave the HTTP codec behind.
-    static func render(status: HTTPResponseStatus, version: HTTPVersion, headers: HTTPHeaders) -> String {
-        var head = "HTTP/\(version.major).\(version.minor) \(status.code) \(status.reasonPhrase)\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        head += "\r\n"
+    ///
+    /// Written piece by piece into one buffer sized up front: building a `String` by interpolation
+    /// and copying it into a buffer took about ten allocations on every subscriber's connect.
+    static func render(status: HTTPResponseStatus, version: HTTPVersion, headers: HTTPHeaders) -> ByteBuffer {
+        let reason = status.reasonPhrase
+        // "HTTP/1.1 200 " is 13 bytes, then the reason, "\r\n", each "name: value\r\n", and "\r\n".
+        var size = 24 + reason.utf8.count
+        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
+        var head = ByteBufferAllocator().buffer(capacity: size)
+        head.writeStaticString("HTTP/")
+        head.writeString(String(version.major))
+        head.writeStaticString(".")
+        head.writeString(String(version.minor))
+        head.writeStaticString(" ")
+        head.writeString(String(status.code))
+        head.writeStaticString(" ")
+        head.writeString(reason)
+        head.writeStaticString("\r\n")
+        for (name, value) in headers {
+            head.writeString(name)
+            head.writeStaticString(": ")
+            head.writeString(value)
+            head.writeStaticString("\r\n")
+        }
+        head.writeStaticString("\r\n")
         return head
     }
 }

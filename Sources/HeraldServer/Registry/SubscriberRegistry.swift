@@ -379,8 +379,8 @@ final class LoopShard {
 
     func add(_ subscriber: LiveSubscriber) {
         all[ObjectIdentifier(subscriber)] = subscriber
-        for channel in subscriber.channelNames {
-            if byChannel[channel]?.insert(subscriber) == nil { byChannel[channel] = .one(subscriber) }
+        for channel in subscriber.channels where channel.active {
+            if byChannel[channel.channel]?.insert(subscriber) == nil { byChannel[channel.channel] = .one(subscriber) }
         }
     }
 

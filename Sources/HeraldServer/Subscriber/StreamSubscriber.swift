@@ -25,9 +25,9 @@ final class StreamSubscriber: LiveSubscriber, ChannelInboundHandler {
     }
 
     /// Sends the response head and header template, then joins the channels.
-    func begin(responseHead: String, connectionTTL: TimeSpan?) {
+    func begin(responseHead: ByteBuffer, connectionTTL: TimeSpan?) {
         guard let context else { return }
-        context.write(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
+        context.write(wrapOutboundOut(responseHead), promise: nil)
         if let header = registry.renderer.header(for: mode) {
             write(header)
         } else {

@@ -46,10 +46,10 @@ final class WebSocketSubscriber: LiveSubscriber, ChannelInboundHandler {
     /// Completes the handshake, then joins the channels once they are validated. push-stream
     /// validates after the `101`, reporting refusals in a close frame (1008 with the HTTP status).
     func beginAfterValidation(
-        _ validation: EventLoopFuture<Grant?>, responseHead: String, connectionTTL: TimeSpan?
+        _ validation: EventLoopFuture<Grant?>, responseHead: ByteBuffer, connectionTTL: TimeSpan?
     ) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: responseHead)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(responseHead), promise: nil)
         wroteSincePing = true
         validation.hop(to: loop).assumeIsolated().whenComplete { [self] result in
             guard !finished else { return }
