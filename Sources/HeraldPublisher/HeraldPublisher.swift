@@ -197,7 +197,7 @@ public final class HeraldPublisher: Sendable {
             }
         }
         let script = settings.sharded ? Self.publishShardedScript : Self.publishScript
-        return runScriptBatch(commands, script: script, durable: true).flatMapThrowing { [channels] replies in
+        return runScriptBatch(commands, script: script, durable: true) { [channels] replies in
             try zip(channels, replies).map { channel, reply in try Self.published(channel, reply) }
         }
     }
@@ -218,30 +218,32 @@ public final class HeraldPublisher: Sendable {
         _ channel: String, _ message: Outgoing, store: Bool, channelInfo: Bool, refused: Bool
     ) -> [RedisArgument] {
         let keys = settings.keys
-        var arguments: [RedisArgument] = [
+        let script = settings.sharded ? Self.publishShardedScript : Self.publishScript
+        // The whole command in one array, keys first, made at its final size: separate key and
+        // argument arrays joined with `+` made five allocations on every publish.
+        var command: [RedisArgument] = ["EVALSHA", RedisArgument(script.sha1), 0]
+        command.reserveCapacity(22)
+        command.append(RedisArgument(keys.meta(channel)))
+        command.append(RedisArgument(keys.log(channel)))
+        let live = self.live(channel)
+        if settings.sharded {
+            if channelInfo { command.append(RedisArgument(keys.subscribers(channel))) }
+        } else {
+            command += [RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(live.key)]
+            if channelInfo { command += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
+        }
+        let idempotency = message.idempotencyKey.map { RedisArgument(keys.idempotency(channel, key: $0)) }
+        if let idempotency { command.append(idempotency) }
+        command[2] = RedisArgument(command.count - 3)
+        command += [
             RedisArgument(channel), RedisArgument(message.text),
             RedisArgument(message.eventID ?? ""), RedisArgument(message.eventType ?? ""), store ? "1" : "0",
             RedisArgument(settings.maxMessagesStoredPerChannel), RedisArgument(Int(settings.messageTTL)),
             RedisArgument(Int(settings.channelRetention)), RedisArgument(keys.pubsub(channel)),
         ]
-        var channelKeys = [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))]
-        let script: RedisScript
-        if settings.sharded {
-            script = Self.publishShardedScript
-            if channelInfo { channelKeys.append(RedisArgument(keys.subscribers(channel))) }
-            arguments.append(refused ? "1" : "0")
-        } else {
-            script = Self.publishScript
-            let live = self.live(channel)
-            channelKeys += [RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(live.key)]
-            if channelInfo { channelKeys += [RedisArgument(keys.subscribers(channel)), RedisArgument(keys.nodes)] }
-            arguments.append(RedisArgument(live.max))
-        }
-        if let key = message.idempotencyKey {
-            channelKeys.append(RedisArgument(keys.idempotency(channel, key: key)))
-            arguments.append(RedisArgument(Int(max(1, settings.idempotencyWindow))))
-        }
-        return ["EVALSHA", RedisArgument(script.sha1), RedisArgument(channelKeys.count)] + channelKeys + arguments
+        command.append(settings.sharded ? (refused ? "1" : "0") : RedisArgument(live.max))
+        if idempotency != nil { command.append(RedisArgument(Int(max(1, settings.idempotencyWindow)))) }
+        return command
     }
 
     static func published(_ channel: String, _ reply: RESPValue) throws -> PublishedMessage {
@@ -261,11 +263,13 @@ public final class HeraldPublisher: Sendable {
     /// Sends a pipelined batch of `EVALSHA`s; if Redis lost the script (`NOSCRIPT`), loads it and
     /// sends the failed ones again, in their order. With ``Settings/durableReplicas``, waits for
     /// the replicas and fails with ``PublishError/notReplicated`` if they did not all follow.
-    private func runScriptBatch(
-        _ commands: [[RedisArgument]], script: RedisScript, durable: Bool = false
-    ) -> EventLoopFuture<[RESPValue]> {
+    private func runScriptBatch<Result: Sendable>(
+        _ commands: [[RedisArgument]], script: RedisScript, durable: Bool = false,
+        decode: @escaping @Sendable ([RESPValue]) throws -> Result
+    ) -> EventLoopFuture<Result> {
         let replicas = durable ? settings.durableReplicas : 0
         let timeout = settings.durabilityTimeout
+        let redis = self.redis
         @Sendable func send(_ commands: [[RedisArgument]]) -> EventLoopFuture<[RESPValue]> {
             guard replicas > 0 else { return redis.send(batch: commands) }
             return redis.send(batch: commands, replicas: replicas, timeout: timeout).flatMapThrowing { result in
@@ -274,17 +278,27 @@ public final class HeraldPublisher: Sendable {
             }
         }
         let sent = send(commands)
-        return sent.flatMap { [redis] replies in
-            let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
-            guard !missing.isEmpty else { return sent.eventLoop.makeSucceededFuture(replies) }
-            return redis.scriptLoad(script).flatMap { _ in
-                send(missing.map { commands[$0] })
-            }.map { retried in
-                var replies = replies
-                for (index, reply) in zip(missing, retried) { replies[index] = reply }
-                return replies
+        // One promise for the NOSCRIPT check and the caller's decoding: a `flatMap` and the
+        // caller's `flatMapThrowing` made two, with a closure each, on every publish and connect.
+        let answer = sent.eventLoop.makePromise(of: Result.self)
+        sent.whenComplete { outcome in
+            switch outcome {
+            case .failure(let error):
+                answer.fail(error)
+            case .success(let replies):
+                let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+                guard !missing.isEmpty else { return answer.completeWith(Swift.Result { try decode(replies) }) }
+                let retried = redis.scriptLoad(script).flatMap { _ in
+                    send(missing.map { commands[$0] })
+                }.flatMapThrowing { retried in
+                    var replies = replies
+                    for (index, reply) in zip(missing, retried) { replies[index] = reply }
+                    return try decode(replies)
+                }
+                answer.completeWith(retried)
             }
         }
+        return answer.futureResult
     }
 
     // MARK: Reading, creating, deleting
@@ -295,7 +309,7 @@ public final class HeraldPublisher: Sendable {
         return redis.evalScript(
             Self.readScript, keys: [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))],
             arguments: [RedisArgument(Int(settings.messageTTL))]
-        ).flatMapThrowing { reply in
+        ) { reply in
             guard let items = reply.array, items.count >= 5, let last = items[0].bytes else {
                 throw RedisError.protocolViolation("read script answered \(reply)")
             }
@@ -332,7 +346,7 @@ public final class HeraldPublisher: Sendable {
                 RedisArgument(Int(delivered.generation)), RedisArgument(Int(delivered.id)),
                 RedisArgument(Int(delivered.time)), RedisArgument(Int(delivered.tag)),
             ]
-        ).map { $0.int == 1 }
+        ) { $0.int == 1 }
     }
 
     /// The last id and stored count of each channel, `nil` for channels that do not exist.
@@ -380,7 +394,7 @@ public final class HeraldPublisher: Sendable {
                 RedisArgument(live.max),
             ]
         }
-        return runScriptBatch(commands, script: Self.createScript).flatMapThrowing { replies in
+        return runScriptBatch(commands, script: Self.createScript) { replies in
             if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
             if replies.contains(where: { $0.int == -1 }) { throw ProtocolError.channelsLimitExceeded }
         }
@@ -398,7 +412,7 @@ public final class HeraldPublisher: Sendable {
                 RedisArgument(Int(settings.channelInactivity)), refusing.refuses(isWildcard(channel)) ? "1" : "0",
             ]
         }
-        return runScriptBatch(commands, script: Self.createShardedScript).flatMapThrowing { replies in
+        return runScriptBatch(commands, script: Self.createShardedScript) { replies in
             if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
             return try replies.map { reply in
                 let fields = reply.array ?? []
@@ -428,7 +442,7 @@ public final class HeraldPublisher: Sendable {
                 RedisArgument(channel), RedisArgument(keys.pubsub(channel)), RedisArgument(notice),
             ]
         }
-        return runScriptBatch(commands, script: script).flatMapThrowing { replies in
+        return runScriptBatch(commands, script: script) { replies in
             if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
             return zip(channels, replies).filter { $0.1.int == 1 }.map(\.0)
         }

@@ -41,6 +41,20 @@ extension RedisCommandExecutor {
         keys: [RedisArgument] = [],
         arguments: [RedisArgument] = []
     ) -> EventLoopFuture<RESPValue> {
+        evalScript(script, keys: keys, arguments: arguments) { $0 }
+    }
+
+    /// ``evalScript(_:keys:arguments:)``, with the reply turned into what the caller needs on the
+    /// way: one promise does the `NOSCRIPT` fallback and the decoding, where a `flatMapError` and
+    /// a `flatMapThrowing` made two, with a closure each, on every script call of a connect and a
+    /// publish.
+    /// - Parameter decode: Turns the script's reply into the result; what it throws fails the future.
+    public func evalScript<Result: Sendable>(
+        _ script: RedisScript,
+        keys: [RedisArgument] = [],
+        arguments: [RedisArgument] = [],
+        decode: @escaping @Sendable (RESPValue) throws -> Result
+    ) -> EventLoopFuture<Result> {
         // One array, made at its final size: joining the parts with `+` made four.
         var command: [RedisArgument] = []
         command.reserveCapacity(3 + keys.count + arguments.count)
@@ -50,15 +64,22 @@ extension RedisCommandExecutor {
         command += keys
         command += arguments
         let evalsha = self.send(command)
-        return evalsha.flatMapError { [command] error in
-            guard let redisError = error as? RedisError, redisError.isNoScript else {
-                return evalsha.eventLoop.makeFailedFuture(error)
+        let answer = evalsha.eventLoop.makePromise(of: Result.self)
+        evalsha.whenComplete { [command] outcome in
+            switch outcome {
+            case .success(let reply):
+                answer.completeWith(Swift.Result { try decode(reply) })
+            case .failure(let error):
+                guard let redisError = error as? RedisError, redisError.isNoScript else { return answer.fail(error) }
+                var eval = command
+                eval[0] = "EVAL"
+                eval[1] = RedisArgument(script.source)
+                self.send(eval).whenComplete { retried in
+                    answer.completeWith(retried.flatMap { reply in Swift.Result { try decode(reply) } })
+                }
             }
-            var eval = command
-            eval[0] = "EVAL"
-            eval[1] = RedisArgument(script.source)
-            return self.send(eval)
         }
+        return answer.futureResult
     }
 
     /// Loads a script into Redis's cache (`SCRIPT LOAD`); the future gets the digest Redis reports.

@@ -262,14 +262,15 @@ public final class RedisSubscriber: Sendable {
             if state.isShutDown {
                 return .failed(RedisError.shutDown.at(self.url.address))
             }
-            var unconfirmed: [String] = []
-            for channel in Set(channels) {
+            // A node hosting a new channel subscribes to that one alone: no set to remove
+            // repeats from, nor a list of the unconfirmed, is made for it.
+            let unique = channels.count == 1 ? channels : Array(Set(channels))
+            var unconfirmed = 0
+            for channel in unique {
                 if state.desired.insert(channel).inserted {
                     state.changed.insert(channel)
                 }
-                if !state.active.contains(channel) || state.inflight[channel, default: 0] > 0 {
-                    unconfirmed.append(channel)
-                }
+                if Self.awaitsConfirmation(channel, in: state) { unconfirmed += 1 }
             }
             guard state.connection != nil else {
                 return .failed(self.reconnector.unavailableError)
@@ -277,11 +278,11 @@ public final class RedisSubscriber: Sendable {
             if !state.changed.isEmpty {
                 self.scheduleFlush(&state)
             }
-            guard !unconfirmed.isEmpty else {
+            guard unconfirmed > 0 else {
                 return .confirmed
             }
-            let waiter = Waiter(remaining: unconfirmed.count, promise: promise)
-            for channel in unconfirmed {
+            let waiter = Waiter(remaining: unconfirmed, promise: promise)
+            for channel in unique where Self.awaitsConfirmation(channel, in: state) {
                 state.waiters[channel, default: []].append(waiter)
             }
             return .waiting
@@ -295,6 +296,11 @@ public final class RedisSubscriber: Sendable {
             promise.fail(error)
         }
         return promise.futureResult
+    }
+
+    /// Whether Redis has yet to confirm `channel` on the current connection.
+    private static func awaitsConfirmation(_ channel: String, in state: State) -> Bool {
+        !state.active.contains(channel) || state.inflight[channel, default: 0] > 0
     }
 
     private func unsubscribeOnLoop(_ channels: [String]) {

@@ -421,12 +421,14 @@ public final class RedisEngine: MessageEngine {
                     switch read {
                     case .failure(let error):
                         hosted.fail(clientFacing(error))
+                    case .success(let backlog) where feeds.loop.inEventLoop:
+                        feeds.seed(channel, at: backlog.last)
+                        hosted.succeed(backlog)
                     case .success(let backlog):
-                        let seed: @Sendable () -> Void = {
+                        feeds.loop.execute {
                             feeds.seed(channel, at: backlog.last)
                             hosted.succeed(backlog)
                         }
-                        if feeds.loop.inEventLoop { seed() } else { feeds.loop.execute(seed) }
                     }
                 }
             }

@@ -61,4 +61,29 @@ struct RedisPipelinedPublishTests {
             #expect(ordered, "\(channel) out of order: \(sequences.prefix(60))")
         }
     }
+
+    /// A Redis that lost its scripts (`SCRIPT FLUSH`, or a restart behind a proxy) answers
+    /// `NOSCRIPT`: the publish, the create and the backlog read are sent again and answered as
+    /// if nothing had happened.
+    @Test func callsAnsweredNoScriptAreSentAgainAndAnswered() async throws {
+        let redis = try await RedisServerProcess.start()
+        defer { redis.stop() }
+        let client = RedisClient(
+            url: try RedisURL(redis.url), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            settings: RedisClient.Settings(scripts: HeraldPublisher.scripts), logger: Self.logger)
+        try await client.start().get()
+        defer { _ = client.shutdown() }
+        let publisher = HeraldPublisher(redis: client, settings: HeraldPublisher.Settings())
+        let first = try await publisher.publish(Array("a".utf8), to: ["flushed"]).get()
+        _ = try await client.send(["SCRIPT", "FLUSH"]).get()
+        let second = try await publisher.publish(Array("b".utf8), to: ["flushed"]).get()
+        #expect(first.map(\.id) == [1])
+        #expect(second.map(\.id) == [2])
+        _ = try await client.send(["SCRIPT", "FLUSH"]).get()
+        try await publisher.create(["created"]).get()
+        _ = try await client.send(["SCRIPT", "FLUSH"]).get()
+        let backlog = try await publisher.backlog("flushed").get()
+        #expect(backlog.messages.map { String(decoding: $0.text, as: UTF8.self) } == ["a", "b"])
+        #expect(try await publisher.records(["created"]).get().first??.channel == "created")
+    }
 }
