@@ -308,32 +308,49 @@ public final class HeraldPublisher: Sendable {
         let keys = settings.keys
         return redis.evalScript(
             Self.readScript, keys: [RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel))],
-            arguments: [RedisArgument(Int(settings.messageTTL))]
-        ) { reply in
-            guard let items = reply.array, items.count >= 5, let last = items[0].bytes else {
-                throw RedisError.protocolViolation("read script answered \(reply)")
-            }
-            func number(_ index: Int) -> Int64 { items[index].string.flatMap { Int64($0) } ?? 0 }
-            let lastID = number(0)
-            let generation = number(1)
-            var previous: (time: Int64, tag: Int64)?
-            var messages: [Message] = []
-            messages.reserveCapacity(items.count - 5)
-            for item in items.dropFirst(5) {
-                guard let bytes = item.bytes, var decoded = Envelope.decodeWithPrevious(bytes) else { continue }
-                if messages.isEmpty { previous = decoded.previous }
-                // Envelopes of an older Herald carry no generation; they belong to the current one.
-                if decoded.message.generation == 0 { decoded.message.generation = generation }
-                messages.append(decoded.message)
-            }
-            let point =
-                lastID > 0
-                ? StreamPoint(id: lastID, generation: generation, time: number(2), tag: number(3))
-                : .start(of: generation)
-            var backlog = ChannelBacklog(messages: messages, last: point, exists: !last.isEmpty, previous: previous)
-            backlog.fence = items[4].string.flatMap { StreamPoint(fence: $0, generation: generation) }
-            return backlog
+            arguments: [RedisArgument(Int(settings.messageTTL))], decode: Self.decodeBacklog)
+    }
+
+    /// ``backlog(_:)`` of several channels in one pipelined write, each read atomically and
+    /// answered on its own: a channel whose read fails does not fail the others.
+    public func backlogs(_ channels: [String]) -> EventLoopFuture<[Result<ChannelBacklog, any Error>]> {
+        let keys = settings.keys
+        let sha = RedisArgument(Self.readScript.sha1)
+        let ttl = RedisArgument(Int(settings.messageTTL))
+        let commands = channels.map { channel -> [RedisArgument] in
+            ["EVALSHA", sha, 2, RedisArgument(keys.meta(channel)), RedisArgument(keys.log(channel)), ttl]
         }
+        return runScriptBatch(commands, script: Self.readScript) { replies in
+            replies.map { reply in Result { try Self.decodeBacklog(reply) } }
+        }
+    }
+
+    /// The read script's reply as a backlog; an error reply throws ``RedisError/server(_:)``.
+    @Sendable static func decodeBacklog(_ reply: RESPValue) throws -> ChannelBacklog {
+        if let message = reply.errorMessage { throw RedisError.server(message) }
+        guard let items = reply.array, items.count >= 5, let last = items[0].bytes else {
+            throw RedisError.protocolViolation("read script answered \(reply)")
+        }
+        func number(_ index: Int) -> Int64 { items[index].string.flatMap { Int64($0) } ?? 0 }
+        let lastID = number(0)
+        let generation = number(1)
+        var previous: (time: Int64, tag: Int64)?
+        var messages: [Message] = []
+        messages.reserveCapacity(items.count - 5)
+        for item in items.dropFirst(5) {
+            guard let bytes = item.bytes, var decoded = Envelope.decodeWithPrevious(bytes) else { continue }
+            if messages.isEmpty { previous = decoded.previous }
+            // Envelopes of an older Herald carry no generation; they belong to the current one.
+            if decoded.message.generation == 0 { decoded.message.generation = generation }
+            messages.append(decoded.message)
+        }
+        let point =
+            lastID > 0
+            ? StreamPoint(id: lastID, generation: generation, time: number(2), tag: number(3))
+            : .start(of: generation)
+        var backlog = ChannelBacklog(messages: messages, last: point, exists: !last.isEmpty, previous: previous)
+        backlog.fence = items[4].string.flatMap { StreamPoint(fence: $0, generation: generation) }
+        return backlog
     }
 
     /// Records that Redis lost messages up to `delivered`, which a node had delivered

@@ -78,6 +78,10 @@ public final class RedisEngine: MessageEngine {
     /// This node's presence entries in Redis.
     let presenceShare: RedisPresence
     private let sink = NIOLockedValueBox<(any MessageSink)?>(nil)
+    /// Hosting reads gathered in the feeds loop's current turn, and whether their write is due.
+    private let hostingReads = NIOLockedValueBox<
+        (pending: [(channel: String, hosted: EventLoopPromise<ChannelBacklog?>)], scheduled: Bool)
+    >(([], false))
     private let reported = NIOLockedValueBox<[String: Int]>([:])
     private let timer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let heartbeats = NIOLockedValueBox(0)
@@ -400,7 +404,6 @@ public final class RedisEngine: MessageEngine {
         let feeds = self.feeds
         let subscriber = self.subscriber
         let name = keys.pubsub(channel)
-        let publisher = self.publisher
         // One promise for the whole join, completed from plain callbacks, not a chain of futures
         // (`flatSubmit`, `flatMap`, `hop`, `map`, the error mapping): with `unavailable`'s single
         // promise, a connect in a burst went from 256 allocations to 244.
@@ -417,23 +420,48 @@ public final class RedisEngine: MessageEngine {
             // reconnect storm after a node's death one for each channel it hosted.
             subscriber.subscribe([name]).whenComplete { [self] subscribed in
                 if case .failure(let error) = subscribed { return hosted.fail(clientFacing(error)) }
-                publisher.backlog(channel).whenComplete { [self] read in
-                    switch read {
+                readForHosting(channel, hosted)
+            }
+        }
+        return hosted.futureResult
+    }
+
+    /// Reads a newly hosted channel's whole backlog at the end of the feeds loop's turn, with
+    /// every other channel whose subscription Redis confirmed in that turn: in a reconnect storm
+    /// (one `SUBSCRIBE` confirms many channels at once) one pipelined write of many reads, not a
+    /// script call of its own for each. Each read still follows its own channel's confirmation.
+    private func readForHosting(_ channel: String, _ hosted: EventLoopPromise<ChannelBacklog?>) {
+        let schedule = hostingReads.withLockedValue { reads in
+            reads.pending.append((channel, hosted))
+            defer { reads.scheduled = true }
+            return !reads.scheduled
+        }
+        if schedule { feeds.loop.execute { [self] in sendHostingReads() } }
+    }
+
+    private func sendHostingReads() {
+        let waiting = hostingReads.withLockedValue { reads in
+            reads.scheduled = false
+            defer { reads.pending.removeAll() }
+            return reads.pending
+        }
+        let feeds = self.feeds
+        var start = 0
+        while start < waiting.count {
+            let part = waiting[start..<min(start + Self.commandsBatch, waiting.count)]
+            start = part.endIndex
+            publisher.backlogs(part.map(\.channel)).hop(to: feeds.loop).whenComplete { [self] read in
+                for (entry, index) in zip(part, 0...) {
+                    switch read.flatMap({ $0[index] }) {
                     case .failure(let error):
-                        hosted.fail(clientFacing(error))
-                    case .success(let backlog) where feeds.loop.inEventLoop:
-                        feeds.seed(channel, at: backlog.last)
-                        hosted.succeed(backlog)
+                        entry.hosted.fail(clientFacing(error))
                     case .success(let backlog):
-                        feeds.loop.execute {
-                            feeds.seed(channel, at: backlog.last)
-                            hosted.succeed(backlog)
-                        }
+                        feeds.seed(entry.channel, at: backlog.last)
+                        entry.hosted.succeed(backlog)
                     }
                 }
             }
         }
-        return hosted.futureResult
     }
 
     public func release(_ channel: String) {

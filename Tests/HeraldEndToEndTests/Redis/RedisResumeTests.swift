@@ -61,4 +61,33 @@ struct RedisResumeTests {
             "/lp/old", headers: [("X-Nginx-PushStream-Mode", "polling"), ("If-None-Match", cursor)])
         #expect(try PushMessage.decodeConcatenated(polled.body).map(\.id) == [-4, 8, 9, 10, 11, 12])
     }
+
+    /// Many subscribers arriving at once, each on a channel new to the node (a reconnect storm):
+    /// the node reads the channels' backlogs together, and each subscriber gets its own channel's
+    /// stored messages, then its live ones, none of another's.
+    @Test func subscribersArrivingTogetherEachCatchUpFromTheirOwnBacklog() async throws {
+        let bed = try await RedisTestbed.start()
+        defer { bed.stop() }
+        let channels = (0..<60).map { "storm\($0)" }
+        for channel in channels { try await bed.b.publishAll(channel, ["\(channel)-1", "\(channel)-2"]) }
+        let streams = try await withThrowingTaskGroup(of: (Int, HTTPStream).self) { group in
+            for (index, channel) in channels.enumerated() {
+                group.addTask { (index, try await HTTPStream.connect(port: bed.a.port, "/ev/\(channel).b2")) }
+            }
+            var streams: [HTTPStream?] = Array(repeating: nil, count: channels.count)
+            for try await (index, stream) in group { streams[index] = stream }
+            return streams.compactMap { $0 }
+        }
+        defer { for stream in streams { stream.close() } }
+        for (channel, stream) in zip(channels, streams) {
+            let stored = try await Received.events(stream, count: 2, settle: .zero)
+            #expect(stored.map(\.message.text) == ["\(channel)-1", "\(channel)-2"])
+        }
+        for channel in channels { try #require(try await bed.a.waitForSubscribers(channel, count: 1)) }
+        for channel in channels { try await bed.b.publish(channel, "\(channel)-3") }
+        for (channel, stream) in zip(channels, streams) {
+            let all = try await Received.events(stream, count: 3, settle: .zero)
+            #expect(all.map(\.message.text) == ["\(channel)-1", "\(channel)-2", "\(channel)-3"])
+        }
+    }
 }
