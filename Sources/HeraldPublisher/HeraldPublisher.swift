@@ -400,21 +400,36 @@ public final class HeraldPublisher: Sendable {
     /// Called again for a channel that exists, it only keeps it alive.
     public func create(_ channels: [String]) -> EventLoopFuture<Void> {
         guard !settings.sharded else { return createSharded(channels).map { _ in () } }
-        let keys = settings.keys
-        let commands: [[RedisArgument]] = channels.map { channel in
-            let live = self.live(channel)
-            return [
-                "EVALSHA", RedisArgument(Self.createScript.sha1), 4, RedisArgument(keys.meta(channel)),
-                RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(live.key),
-                RedisArgument(channel),
-                RedisArgument(Int(settings.channelRetention)), RedisArgument(Int(settings.channelInactivity)),
-                RedisArgument(live.max),
-            ]
-        }
+        let commands = channels.map(createCommand)
         return runScriptBatch(commands, script: Self.createScript) { replies in
             if let error = replies.compactMap(\.errorMessage).first { throw RedisError.server(error) }
             if replies.contains(where: { $0.int == -1 }) { throw ProtocolError.channelsLimitExceeded }
         }
+    }
+
+    /// ``create(_:)`` of each channel on its own, in one pipelined write: a channel refused
+    /// (`ProtocolError.channelsLimitExceeded`) or failed does not fail the others. One Redis only.
+    public func createEach(_ channels: [String]) -> EventLoopFuture<[Result<Void, any Error>]> {
+        let commands = channels.map(createCommand)
+        return runScriptBatch(commands, script: Self.createScript) { replies in
+            replies.map { reply in
+                if let error = reply.errorMessage { return .failure(RedisError.server(error)) }
+                return reply.int == -1 ? .failure(ProtocolError.channelsLimitExceeded) : .success(())
+            }
+        }
+    }
+
+    /// The create script's command for `channel` on one Redis.
+    private func createCommand(_ channel: String) -> [RedisArgument] {
+        let keys = settings.keys
+        let live = self.live(channel)
+        return [
+            "EVALSHA", RedisArgument(Self.createScript.sha1), 4, RedisArgument(keys.meta(channel)),
+            RedisArgument(keys.channels), RedisArgument(keys.stats), RedisArgument(live.key),
+            RedisArgument(channel),
+            RedisArgument(Int(settings.channelRetention)), RedisArgument(Int(settings.channelInactivity)),
+            RedisArgument(live.max),
+        ]
     }
 
     /// ``create(_:)`` on a Redis Cluster (``Settings/sharded``): for each channel whether it was

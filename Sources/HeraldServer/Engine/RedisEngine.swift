@@ -78,6 +78,9 @@ public final class RedisEngine: MessageEngine {
     /// This node's presence entries in Redis.
     let presenceShare: RedisPresence
     private let sink = NIOLockedValueBox<(any MessageSink)?>(nil)
+    /// One-channel creates gathered in each event loop's current turn (one Redis only).
+    private let creates: [ObjectIdentifier: NIOLockedValueBox<GatheredCreates>]
+    typealias GatheredCreates = (pending: [(channel: String, created: EventLoopPromise<Void>)], scheduled: Bool)
     /// Hosting reads gathered in the feeds loop's current turn, and whether their write is due.
     private let hostingReads = NIOLockedValueBox<
         (pending: [(channel: String, hosted: EventLoopPromise<ChannelBacklog?>)], scheduled: Bool)
@@ -105,6 +108,9 @@ public final class RedisEngine: MessageEngine {
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        var creates: [ObjectIdentifier: NIOLockedValueBox<GatheredCreates>] = [:]
+        for loop in group.makeIterator() { creates[ObjectIdentifier(loop)] = NIOLockedValueBox(([], false)) }
+        self.creates = creates
         var settings = configuration.publisher
         settings.sharded = configuration.cluster != nil
         let loop = group.next()
@@ -306,7 +312,41 @@ public final class RedisEngine: MessageEngine {
     }
 
     public func create(_ channels: [String], on loop: any EventLoop) -> EventLoopFuture<Void> {
-        unavailable(create(channels), on: loop)
+        // A subscriber to one channel, on one Redis: created with the others of this loop's turn.
+        guard channels.count == 1, ledger == nil, loop.inEventLoop, let gathered = creates[ObjectIdentifier(loop)]
+        else { return unavailable(create(channels), on: loop) }
+        let created = loop.makePromise(of: Void.self)
+        let schedule = gathered.withLockedValue { creates in
+            creates.pending.append((channels[0], created))
+            defer { creates.scheduled = true }
+            return !creates.scheduled
+        }
+        if schedule { loop.execute { [self] in sendCreates(gathered) } }
+        return created.futureResult
+    }
+
+    /// Creates the channels gathered in a loop's turn in one pipelined write (``commandsBatch``
+    /// at most), each answered on its own: in a burst of connects one write of many creates, not a
+    /// script call and its chain of callbacks each, and one subscriber's refusal is its own.
+    private func sendCreates(_ gathered: NIOLockedValueBox<GatheredCreates>) {
+        let waiting = gathered.withLockedValue { creates in
+            creates.scheduled = false
+            defer { creates.pending.removeAll() }
+            return creates.pending
+        }
+        var start = 0
+        while start < waiting.count {
+            let part = waiting[start..<min(start + Self.commandsBatch, waiting.count)]
+            start = part.endIndex
+            publisher.createEach(part.map(\.channel)).whenComplete { [self] outcome in
+                for (entry, index) in zip(part, 0...) {
+                    switch outcome.flatMap({ $0[index] }) {
+                    case .success: entry.created.succeed()
+                    case .failure(let error): entry.created.fail(clientFacing(error))
+                    }
+                }
+            }
+        }
     }
 
     /// Creates channels, or keeps them alive; on a cluster, notes them in the ledger.

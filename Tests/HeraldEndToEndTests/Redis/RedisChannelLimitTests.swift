@@ -35,6 +35,26 @@ struct RedisChannelLimitTests {
         #expect(JSON.int(try JSON.object(stats.body)["channels"]) == 3, "\(stats.text)")
     }
 
+    /// Subscribers arriving together are created together: those past the limit are refused,
+    /// each on its own, and the rest get their streams.
+    @Test func subscribersArrivingTogetherPastTheLimitAreRefusedOneByOne() async throws {
+        let bed = try await RedisTestbed.start(nodes: 1, arguments: ["--max-number-of-channels", "5"])
+        defer { bed.stop() }
+        let streams = try await withThrowingTaskGroup(of: HTTPStream.self) { group in
+            for index in 0..<12 {
+                group.addTask { try await HTTPStream.connect(port: bed.a.port, "/ev/crowd\(index)") }
+            }
+            var streams: [HTTPStream] = []
+            for try await stream in group { streams.append(stream) }
+            return streams
+        }
+        defer { for stream in streams { stream.close() } }
+        #expect(streams.filter { $0.status == 200 }.count == 5, "\(streams.map(\.status))")
+        #expect(streams.filter { $0.status == 403 }.count == 7, "\(streams.map(\.status))")
+        let stats = try await bed.a.stats()
+        #expect(JSON.int(try JSON.object(stats.body)["channels"]) == 5, "\(stats.text)")
+    }
+
     @Test func aChannelASubscriberCreatedGoesSoonAfterItsLastSubscriber() async throws {
         let bed = try await RedisTestbed.start(nodes: 1, arguments: ["--channel-inactivity-time", "3s"])
         defer { bed.stop() }
