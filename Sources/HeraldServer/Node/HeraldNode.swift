@@ -95,6 +95,9 @@ public final class HeraldNode: Service {
         let refresh = group.next()
         timers.append(
             refresh.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [context] _ in
+                // Only while the engine is up: a read that fails is logged as a request answered
+                // 503, and this one answers no client (the node starts before Redis is connected).
+                guard context.engine.isReady else { return }
                 context.engine.members(on: refresh).whenSuccess { context.cluster.update($0) }
             })
 

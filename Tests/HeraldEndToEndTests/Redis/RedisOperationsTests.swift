@@ -31,4 +31,14 @@ import Testing
         #expect(down.value("herald_engine_ready") == 0)
         #expect(down.value("herald_ready") == 0)
     }
+
+    /// A node that starts before its Redis connection is up has answered no one: its log says
+    /// nothing of requests answered 503 (an operator would look for clients turned away).
+    @Test func aStartingNodeLogsNoRefusedRequest() async throws {
+        let bed = try await RedisTestbed.start(nodes: 1)
+        defer { bed.stop() }
+        #expect(try await bed.a.waitForReadiness(200, timeout: .seconds(5)))
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(!bed.a.output.contains("answering 503"), "\(bed.a.output)")
+    }
 }
