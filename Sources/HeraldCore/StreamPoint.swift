@@ -68,6 +68,8 @@ public struct StreamPoint: Hashable, Sendable, CustomStringConvertible {
     /// A loss fence as Redis keeps it in a channel's `meta` (`<id> <time> <tag>`, written by the
     /// fence script); nil for anything else.
     public init?(fence: String, generation: Int64) {
+        // Most channels have no fence: every backlog read asks, and splitting "" makes an array.
+        guard !fence.isEmpty else { return nil }
         let fields = fence.split(separator: " ", omittingEmptySubsequences: false)
         guard fields.count == 3, let id = Int64(fields[0]), let time = Int64(fields[1]),
             let tag = Int64(fields[2]), id >= 0, time >= 0, tag >= 0
