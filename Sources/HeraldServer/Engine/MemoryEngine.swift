@@ -424,7 +424,11 @@ public final class MemoryEngine: MessageEngine {
     public func touch(_ channels: [String]) {
         let now = clock() / 1_000_000
         state.withLockedValue { state in
-            for name in channels { state.channels[name]?.lastActivity = now }
+            // Through the index: the key subscript's `_modify` moves the whole channel out and
+            // back, and a coroutine frame that large is allocated on the heap, three per call.
+            for name in channels {
+                if let index = state.channels.index(forKey: name) { state.channels.values[index].lastActivity = now }
+            }
         }
     }
 

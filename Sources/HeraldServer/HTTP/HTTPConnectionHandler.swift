@@ -14,8 +14,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundOut = HTTPServerResponsePart
 
     /// Names of the HTTP handlers, so a subscriber taking the connection over can remove them.
-    static let httpHandlerNames = ["http-handler", "http-encoder"]
     static let decoderName = "http-decoder"
+    static let encoderName = "http-encoder"
+    static let handlerName = "http-handler"
+    /// The order they are removed in: the decoder goes last, since on removal it forwards bytes
+    /// already read to the new handlers. One array for every connection, not one made per takeover.
+    static let handOverRemovals = [handlerName, encoderName, decoderName]
 
     let node: NodeContext
     let role: ListenerRole
@@ -222,8 +226,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let pipeline = context.pipeline.syncOperations
         do {
             try pipeline.addHandlers(takeOver.handlers)
-            // The decoder goes last: on removal it forwards bytes already read to the new handlers.
-            for name in Self.httpHandlerNames + [Self.decoderName] {
+            for name in Self.handOverRemovals {
                 _ = pipeline.removeHandler(name: name)
             }
         } catch {

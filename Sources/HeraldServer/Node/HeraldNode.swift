@@ -236,7 +236,8 @@ public final class HeraldNode: Service {
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
             name: HTTPConnectionHandler.decoderName)
-        try pipeline.addHandler(HTTPResponseEncoder(), name: "http-encoder")
-        try pipeline.addHandler(HTTPConnectionHandler(node: context, role: role), name: "http-handler")
+        try pipeline.addHandler(HTTPResponseEncoder(), name: HTTPConnectionHandler.encoderName)
+        try pipeline.addHandler(
+            HTTPConnectionHandler(node: context, role: role), name: HTTPConnectionHandler.handlerName)
     }
 }
