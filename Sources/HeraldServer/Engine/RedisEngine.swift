@@ -79,12 +79,9 @@ public final class RedisEngine: MessageEngine {
     let presenceShare: RedisPresence
     private let sink = NIOLockedValueBox<(any MessageSink)?>(nil)
     /// One-channel creates gathered in each event loop's current turn (one Redis only).
-    private let creates: [ObjectIdentifier: NIOLockedValueBox<GatheredCreates>]
-    typealias GatheredCreates = (pending: [(channel: String, created: EventLoopPromise<Void>)], scheduled: Bool)
-    /// Hosting reads gathered in the feeds loop's current turn, and whether their write is due.
-    private let hostingReads = NIOLockedValueBox<
-        (pending: [(channel: String, hosted: EventLoopPromise<ChannelBacklog?>)], scheduled: Bool)
-    >(([], false))
+    private let creates: [ObjectIdentifier: TurnGathering<(channel: String, created: EventLoopPromise<Void>)>]
+    /// Hosting reads gathered in the feeds loop's current turn.
+    private let hostingReads = TurnGathering<(channel: String, hosted: EventLoopPromise<ChannelBacklog?>)>()
     private let reported = NIOLockedValueBox<[String: Int]>([:])
     private let timer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let heartbeats = NIOLockedValueBox(0)
@@ -108,8 +105,8 @@ public final class RedisEngine: MessageEngine {
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        var creates: [ObjectIdentifier: NIOLockedValueBox<GatheredCreates>] = [:]
-        for loop in group.makeIterator() { creates[ObjectIdentifier(loop)] = NIOLockedValueBox(([], false)) }
+        var creates: [ObjectIdentifier: TurnGathering<(channel: String, created: EventLoopPromise<Void>)>] = [:]
+        for loop in group.makeIterator() { creates[ObjectIdentifier(loop)] = TurnGathering() }
         self.creates = creates
         var settings = configuration.publisher
         settings.sharded = configuration.cluster != nil
@@ -316,34 +313,23 @@ public final class RedisEngine: MessageEngine {
         guard channels.count == 1, ledger == nil, loop.inEventLoop, let gathered = creates[ObjectIdentifier(loop)]
         else { return unavailable(create(channels), on: loop) }
         let created = loop.makePromise(of: Void.self)
-        let schedule = gathered.withLockedValue { creates in
-            creates.pending.append((channels[0], created))
-            defer { creates.scheduled = true }
-            return !creates.scheduled
+        if gathered.add((channels[0], created)) {
+            loop.execute { [self] in
+                for part in gathered.take(limit: Self.commandsBatch) { sendCreates(part) }
+            }
         }
-        if schedule { loop.execute { [self] in sendCreates(gathered) } }
         return created.futureResult
     }
 
-    /// Creates the channels gathered in a loop's turn in one pipelined write (``commandsBatch``
-    /// at most), each answered on its own: in a burst of connects one write of many creates, not a
-    /// script call and its chain of callbacks each, and one subscriber's refusal is its own.
-    private func sendCreates(_ gathered: NIOLockedValueBox<GatheredCreates>) {
-        let waiting = gathered.withLockedValue { creates in
-            creates.scheduled = false
-            defer { creates.pending.removeAll() }
-            return creates.pending
-        }
-        var start = 0
-        while start < waiting.count {
-            let part = waiting[start..<min(start + Self.commandsBatch, waiting.count)]
-            start = part.endIndex
-            publisher.createEach(part.map(\.channel)).whenComplete { [self] outcome in
-                for (entry, index) in zip(part, 0...) {
-                    switch outcome.flatMap({ $0[index] }) {
-                    case .success: entry.created.succeed()
-                    case .failure(let error): entry.created.fail(clientFacing(error))
-                    }
+    /// Creates the channels gathered in a loop's turn in one pipelined write, each answered on
+    /// its own: in a burst of connects one write of many creates, not a script call and its chain
+    /// of callbacks each, and one subscriber's refusal is its own.
+    private func sendCreates(_ part: ArraySlice<(channel: String, created: EventLoopPromise<Void>)>) {
+        publisher.createEach(part.map(\.channel)).whenComplete { [self] outcome in
+            for (entry, index) in zip(part, 0...) {
+                switch outcome.flatMap({ $0[index] }) {
+                case .success: entry.created.succeed()
+                case .failure(let error): entry.created.fail(clientFacing(error))
                 }
             }
         }
@@ -471,34 +457,22 @@ public final class RedisEngine: MessageEngine {
     /// (one `SUBSCRIBE` confirms many channels at once) one pipelined write of many reads, not a
     /// script call of its own for each. Each read still follows its own channel's confirmation.
     private func readForHosting(_ channel: String, _ hosted: EventLoopPromise<ChannelBacklog?>) {
-        let schedule = hostingReads.withLockedValue { reads in
-            reads.pending.append((channel, hosted))
-            defer { reads.scheduled = true }
-            return !reads.scheduled
+        guard hostingReads.add((channel, hosted)) else { return }
+        feeds.loop.execute { [self] in
+            for part in hostingReads.take(limit: Self.commandsBatch) { sendHostingReads(part) }
         }
-        if schedule { feeds.loop.execute { [self] in sendHostingReads() } }
     }
 
-    private func sendHostingReads() {
-        let waiting = hostingReads.withLockedValue { reads in
-            reads.scheduled = false
-            defer { reads.pending.removeAll() }
-            return reads.pending
-        }
+    private func sendHostingReads(_ part: ArraySlice<(channel: String, hosted: EventLoopPromise<ChannelBacklog?>)>) {
         let feeds = self.feeds
-        var start = 0
-        while start < waiting.count {
-            let part = waiting[start..<min(start + Self.commandsBatch, waiting.count)]
-            start = part.endIndex
-            publisher.backlogs(part.map(\.channel)).hop(to: feeds.loop).whenComplete { [self] read in
-                for (entry, index) in zip(part, 0...) {
-                    switch read.flatMap({ $0[index] }) {
-                    case .failure(let error):
-                        entry.hosted.fail(clientFacing(error))
-                    case .success(let backlog):
-                        feeds.seed(entry.channel, at: backlog.last)
-                        entry.hosted.succeed(backlog)
-                    }
+        publisher.backlogs(part.map(\.channel)).hop(to: feeds.loop).whenComplete { read in
+            for (entry, index) in zip(part, 0...) {
+                switch read.flatMap({ $0[index] }) {
+                case .failure(let error):
+                    entry.hosted.fail(self.clientFacing(error))
+                case .success(let backlog):
+                    feeds.seed(entry.channel, at: backlog.last)
+                    entry.hosted.succeed(backlog)
                 }
             }
         }
