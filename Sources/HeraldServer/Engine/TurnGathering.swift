@@ -25,8 +25,7 @@ struct TurnGathering<Item: Sendable>: Sendable {
             defer { gathered.items.removeAll() }
             return gathered.items
         }
-        return stride(from: 0, to: items.count, by: max(1, limit)).map {
-            items[$0..<min($0 + max(1, limit), items.count)]
-        }
+        let size = max(1, limit)
+        return stride(from: 0, to: items.count, by: size).map { items[$0..<min($0 + size, items.count)] }
     }
 }
