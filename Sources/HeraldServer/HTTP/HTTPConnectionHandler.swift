@@ -8,7 +8,7 @@ import NIOHTTP1
 /// This is the one place that knows the connection may be gone: an endpoint's outcome that
 /// arrives after the close is dropped here. A subscriber that takes the connection over replaces
 /// the HTTP handlers (this one among them) and writes pre-rendered frames straight to the socket.
-final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, DeadlineTarget {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -31,10 +31,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var lastWrite: EventLoopFuture<Void>?
     /// Actions are carried out one at a time, in order, also when an endpoint answers at once.
     private var running = false
-    /// The machine's pending wake-up. Cancelled when the handler leaves the pipeline: it holds this
-    /// handler (its machine, the request heads) until the request deadline, which for a subscriber
-    /// that took the connection over would be memory kept per idle connection for nothing.
-    private var wakeUp: Scheduled<Void>?
+    /// The machine's pending wake-up, in the loop's ``LoopDeadlines``. Cancelled when the handler
+    /// leaves the pipeline: it holds this handler (its machine, the request heads) until the request
+    /// deadline, which for a subscriber that took the connection over would be memory kept per idle
+    /// connection for nothing.
+    private var wakeUp: (deadlines: LoopDeadlines, id: UInt64)?
     /// Admin requests being served, for their log line once answered (empty on the public listener).
     private var adminRequests: [(id: ConnectionStateMachine.ExchangeID, log: AdminRequestLog)] = []
 
@@ -58,7 +59,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The connection closed, or a subscriber took it over (and the registry tracks it).
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        wakeUp?.cancel()
+        if let wakeUp { wakeUp.deadlines.cancel(wakeUp.id) }
         wakeUp = nil
         node.connections.untrack(context.channel)
     }
@@ -130,13 +131,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .read:
             context.read()
         case .scheduleDeadline(let time):
-            wakeUp?.cancel()
-            wakeUp = context.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in
-                wakeUp = nil
-                machine.deadlinePassed(now: .now())
-                run()
-            }
+            let deadlines = wakeUp?.deadlines ?? node.registry.shard(on: context.eventLoop).deadlines
+            if let wakeUp { deadlines.cancel(wakeUp.id) }
+            wakeUp = (deadlines, deadlines.schedule(at: time, self))
         }
+    }
+
+    func deadlineCame() {
+        wakeUp = nil
+        machine.deadlinePassed(now: .now())
+        run()
     }
 
     private func start(

@@ -348,6 +348,8 @@ final class LoopShard {
     }
 
     let loop: any EventLoop
+    /// The request deadlines of this loop's HTTP connections.
+    let deadlines: LoopDeadlines
     private let metrics: NodeMetrics
     private var byChannel: [String: Members] = [:]
     private(set) var all: [ObjectIdentifier: LiveSubscriber] = [:]
@@ -357,6 +359,7 @@ final class LoopShard {
 
     init(loop: any EventLoop, metrics: NodeMetrics) {
         self.loop = loop
+        self.deadlines = LoopDeadlines(loop: loop)
         self.metrics = metrics
     }
 
