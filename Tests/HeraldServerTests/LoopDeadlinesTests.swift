@@ -29,6 +29,7 @@ import Testing
 
     final class Log { var woken: [String] = [] }
 
+    /// A time on the embedded loop's clock, which starts at zero.
     private func at(_ milliseconds: Int64, _ loop: EmbeddedEventLoop) -> NIODeadline {
         .uptimeNanoseconds(UInt64(milliseconds) * 1_000_000)
     }
@@ -93,7 +94,9 @@ import Testing
         let loop = EmbeddedEventLoop()
         let deadlines = LoopDeadlines(loop: loop)
         let log = Log()
-        let cancelled = (1...1_000).map { deadlines.schedule(at: at(Int64($0), loop), Sleeper("x", loop: loop, log: log)) }
+        let cancelled = (1...1_000).map {
+            deadlines.schedule(at: at(Int64($0), loop), Sleeper("x", loop: loop, log: log))
+        }
         _ = deadlines.schedule(at: at(5_000, loop), Sleeper("live", loop: loop, log: log))
         for id in cancelled { deadlines.cancel(id) }
         loop.advanceTime(to: at(1, loop))
