@@ -56,42 +56,59 @@ public struct RedisArgument: Sendable, Hashable {
         hasher.combine(bytes)
     }
 
-    /// Appends the argument as a RESP bulk string: `$<length>\r\n<bytes>\r\n`.
-    func write(into buffer: inout ByteBuffer) {
+    /// The argument's length in bytes, once sent.
+    private var length: Int {
+        switch storage {
+        case .string(let string): string.utf8.count
+        case .bytes(let bytes): bytes.count
+        case .integer(let value): Self.decimalLength(value)
+        case .buffer(let buffer): buffer.readableBytes
+        }
+    }
+
+    /// The bytes the argument takes as a RESP bulk string: `$<length>\r\n<bytes>\r\n`.
+    var encodedSize: Int {
+        let length = self.length
+        return Self.decimalLength(length) + length + 5
+    }
+
+    /// Puts the argument as a RESP bulk string into `out` from `index`, which has room for
+    /// ``encodedSize`` bytes.
+    /// - Returns: the index after it.
+    func put(into out: UnsafeMutableRawBufferPointer, at index: Int) -> Int {
+        let length = self.length
+        var at = index
+        out[at] = UInt8(ascii: "$")
+        at = Self.putDecimal(length, digits: Self.decimalLength(length), into: out, at: at + 1)
+        at = Self.putLineEnd(into: out, at: at)
         switch storage {
         case .string(let string):
-            Self.writeHeader(string.utf8.count, into: &buffer)
-            buffer.writeString(string)
-        case .bytes(let bytes):
-            Self.writeHeader(bytes.count, into: &buffer)
-            buffer.writeBytes(bytes)
-        case .integer(let value):
-            let digits = Self.decimalLength(value)
-            Self.writeHeader(digits, into: &buffer)
-            Self.writeDecimal(value, digits: digits, into: &buffer)
-        case .buffer(let bytes):
-            Self.writeHeader(bytes.readableBytes, into: &buffer)
-            buffer.writeImmutableBuffer(bytes)
-        }
-        buffer.writeStaticString("\r\n")
-    }
-
-    /// The bytes the argument takes once encoded, plus room for its header.
-    var estimatedSize: Int {
-        let length =
-            switch storage {
-            case .string(let string): string.utf8.count
-            case .bytes(let bytes): bytes.count
-            case .integer: 20
-            case .buffer(let buffer): buffer.readableBytes
+            let copied: Void? = string.utf8.withContiguousStorageIfAvailable { source in
+                UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + length)]).copyMemory(
+                    from: UnsafeRawBufferPointer(source))
             }
-        return length + 16
+            if copied == nil {
+                for (offset, byte) in string.utf8.enumerated() { out[at + offset] = byte }
+            }
+        case .bytes(let bytes):
+            bytes.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + length)]).copyMemory(from: $0)
+            }
+        case .integer(let value):
+            _ = Self.putDecimal(value, digits: length, into: out, at: at)
+        case .buffer(let buffer):
+            buffer.withUnsafeReadableBytes {
+                UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + length)]).copyMemory(from: $0)
+            }
+        }
+        return Self.putLineEnd(into: out, at: at + length)
     }
 
-    private static func writeHeader(_ length: Int, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(length, digits: decimalLength(length), into: &buffer)
-        buffer.writeStaticString("\r\n")
+    /// The bytes of a command once encoded, as a RESP array of bulk strings.
+    static func encodedSize(of command: [RedisArgument]) -> Int {
+        var size = decimalLength(command.count) + 3
+        for argument in command { size += argument.encodedSize }
+        return size
     }
 
     /// The characters `value` takes in decimal, its sign included.
@@ -105,20 +122,24 @@ public struct RedisArgument: Sendable, Hashable {
         return digits
     }
 
-    /// Writes `value` in decimal; `digits` is its ``decimalLength(_:)``. Done in place rather than
-    /// through `String(value)`: every argument's length header passes here.
-    static func writeDecimal(_ value: Int, digits: Int, into buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
-            var rest = value.magnitude
-            var index = digits
-            repeat {
-                index -= 1
-                out[index] = UInt8(ascii: "0") &+ UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            if value < 0 { out[0] = UInt8(ascii: "-") }
-            return digits
-        }
+    /// Puts `value` in decimal into `out` from `index`; `digits` is its ``decimalLength(_:)``.
+    /// - Returns: the index after it.
+    static func putDecimal(_ value: Int, digits: Int, into out: UnsafeMutableRawBufferPointer, at index: Int) -> Int {
+        var rest = value.magnitude
+        var position = index + digits
+        repeat {
+            position -= 1
+            out[position] = UInt8(ascii: "0") &+ UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        if value < 0 { out[index] = UInt8(ascii: "-") }
+        return index + digits
+    }
+
+    static func putLineEnd(into out: UnsafeMutableRawBufferPointer, at index: Int) -> Int {
+        out[index] = UInt8(ascii: "\r")
+        out[index + 1] = UInt8(ascii: "\n")
+        return index + 2
     }
 }
 

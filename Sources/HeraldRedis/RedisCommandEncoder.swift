@@ -6,18 +6,26 @@ import NIOCore
 /// command, and hiredis needed the arguments gathered into one contiguous array, formatted the
 /// lengths with `sprintf` into a buffer of its own and was then copied again into ours. Here each
 /// argument is written once, straight into the outgoing buffer.
+///
+/// A command is measured first, then written in one pass into room reserved for it at once: one
+/// capacity check per command, not one per header, length and line end (those small writes were
+/// 4.5% of a connect's CPU in a burst on Redis, `perf record`).
 enum RedisCommandEncoder {
     /// Appends one command to `buffer`.
     ///
     /// - Precondition: `arguments` is not empty.
     static func encode(_ arguments: [RedisArgument], into buffer: inout ByteBuffer) {
         precondition(!arguments.isEmpty, "a Redis command needs at least one argument")
-        buffer.writeInteger(UInt8(ascii: "*"))
-        RedisArgument.writeDecimal(
-            arguments.count, digits: RedisArgument.decimalLength(arguments.count), into: &buffer)
-        buffer.writeStaticString("\r\n")
-        for argument in arguments {
-            argument.write(into: &buffer)
+        let size = RedisArgument.encodedSize(of: arguments)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            out[0] = UInt8(ascii: "*")
+            let count = arguments.count
+            var at = RedisArgument.putDecimal(count, digits: RedisArgument.decimalLength(count), into: out, at: 1)
+            at = RedisArgument.putLineEnd(into: out, at: at)
+            for argument in arguments {
+                at = argument.put(into: out, at: at)
+            }
+            return at
         }
     }
 
@@ -28,12 +36,8 @@ enum RedisCommandEncoder {
         }
     }
 
-    /// A rough size of the encoded form, to size buffers.
+    /// The size of the encoded form, to size buffers.
     static func estimatedSize(_ arguments: [RedisArgument]) -> Int {
-        var size = 16
-        for argument in arguments {
-            size += argument.estimatedSize
-        }
-        return size
+        RedisArgument.encodedSize(of: arguments)
     }
 }

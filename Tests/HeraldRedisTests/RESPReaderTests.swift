@@ -126,6 +126,16 @@ struct RESPReaderTests {
         #expect(RedisArgument(ByteBuffer(string: "ab")) == RedisArgument([97, 98]))
     }
 
+    @Test("a command is appended after what the buffer holds, and a buffer argument sends only its readable bytes")
+    func formattingAppendsAndSlices() {
+        var buffer = ByteBuffer(string: "already here")
+        var source = ByteBuffer(string: "skip:kept")
+        source.moveReaderIndex(forwardBy: 5)
+        RedisCommandEncoder.encode(["GET", RedisArgument(source)], into: &buffer)
+        RedisCommandEncoder.encode(["PING"], into: &buffer)
+        #expect(String(buffer: buffer) == "already here*2\r\n$3\r\nGET\r\n$4\r\nkept\r\n*1\r\n$4\r\nPING\r\n")
+    }
+
     @Test("the encoder writes what hiredis's formatter writes, for arguments of every form")
     func formattingAgreesWithHiredis() {
         var random = SystemRandomNumberGenerator()
