@@ -70,7 +70,7 @@ import Testing
         #expect(deadlines.count == 0)
     }
 
-    @Test func aTargetMayAskAgainWhenWokenAndAllCancelledLeavesNothingToFire() {
+    @Test func aTargetMayAskAgainWhenWokenAndAllCancelledWakesNobody() {
         let loop = EmbeddedEventLoop()
         let deadlines = LoopDeadlines(loop: loop)
         let log = Log()
@@ -81,9 +81,9 @@ import Testing
         #expect(log.woken == ["a@100", "a@150"])
         let late = deadlines.schedule(at: at(2_000, loop), Sleeper("late", loop: loop, log: log))
         deadlines.cancel(late)
-        #expect(deadlines.armedAt == nil)
         loop.advanceTime(to: at(5_000, loop))
         #expect(log.woken == ["a@100", "a@150"])
+        #expect(deadlines.armedAt == nil)
         // Scheduling after everything was cancelled sets the timer again.
         _ = deadlines.schedule(at: at(6_000, loop), Sleeper("b", loop: loop, log: log))
         loop.advanceTime(to: at(6_000, loop))

@@ -25,7 +25,7 @@ final class LoopDeadlines {
     private var times = Heap<Entry>()
     private var targets: [UInt64: any DeadlineTarget] = [:]
     private var nextID: UInt64 = 0
-    /// The NIO timer, set for the earliest entry; nil when there is none.
+    /// The NIO timer: set for the earliest entry, or still for one since cancelled; nil when none.
     private var timer: (time: NIODeadline, task: Scheduled<Void>)?
 
     init(loop: any EventLoop) {
@@ -51,13 +51,10 @@ final class LoopDeadlines {
     /// Forgets a wake-up not yet come; one already come or cancelled is no matter.
     func cancel(_ id: UInt64) {
         targets[id] = nil
-        // Nothing left to wake: the heap's entries are all cancelled ones, dropped at once so
-        // they do not keep the timer firing.
-        if targets.isEmpty {
-            times = Heap()
-            timer?.task.cancel()
-            timer = nil
-        }
+        // Nothing left to wake: the heap's entries are all cancelled ones, dropped at once. The
+        // timer is left to fire for nothing: cancelling and setting it again for every connection
+        // that comes alone would cost what one timer per connection cost.
+        if targets.isEmpty { times = Heap() }
     }
 
     private func arm(at time: NIODeadline) {
