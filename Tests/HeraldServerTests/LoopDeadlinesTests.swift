@@ -107,4 +107,23 @@ import Testing
         loop.advanceTime(to: at(5_000, loop))
         #expect(log.woken == ["live@5000"])
     }
+
+    @Test func connectionsThatComeAndGoLeaveABoundedHeap() {
+        let loop = EmbeddedEventLoop()
+        let deadlines = LoopDeadlines(loop: loop)
+        let log = Log()
+        let live = (0..<100).map {
+            deadlines.schedule(at: at(30_000, loop), Sleeper("live\($0)", loop: loop, log: log))
+        }
+        for n in 0..<20_000 {
+            let id = deadlines.schedule(at: at(30_000 + Int64(n), loop), Sleeper("gone", loop: loop, log: log))
+            deadlines.cancel(id)
+        }
+        #expect(deadlines.count == 100)
+        #expect(deadlines.entries <= 1_024 + 3 * 100 + 1)
+        deadlines.cancel(live[0])
+        loop.advanceTime(to: at(60_000, loop))
+        #expect(log.woken.count == 99)
+        #expect(!log.woken.contains("live0@30000"))
+    }
 }

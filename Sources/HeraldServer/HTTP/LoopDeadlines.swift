@@ -13,7 +13,9 @@ protocol DeadlineTarget: AnyObject {
 /// of scheduled tasks, and every connection a subscriber takes over cancels its deadline. In a
 /// burst of 8,000 connects that search was 2.5% of the node's CPU, and each task cost a closure,
 /// a promise and an entry copied (retained) at every move in NIO's heap (`perf record`). Here a
-/// cancel only forgets the target; its entry, two integers, is dropped when its time comes.
+/// cancel only forgets the target; its entry, two integers, is dropped when its time comes, or
+/// when cancelled entries outnumber live ones three to one (connections that come and go quickly
+/// would otherwise leave a request timeout's worth of them).
 final class LoopDeadlines {
     private struct Entry: Comparable {
         var time: NIODeadline
@@ -23,7 +25,7 @@ final class LoopDeadlines {
 
     private let loop: any EventLoop
     private var times = Heap<Entry>()
-    private var targets: [UInt64: any DeadlineTarget] = [:]
+    private var targets: [UInt64: (time: NIODeadline, target: any DeadlineTarget)] = [:]
     private var nextID: UInt64 = 0
     /// The NIO timer: set for the earliest entry, or still for one since cancelled; nil when none.
     private var timer: (time: NIODeadline, task: Scheduled<Void>)?
@@ -38,23 +40,31 @@ final class LoopDeadlines {
     /// When the NIO timer fires next; nil when none is set.
     var armedAt: NIODeadline? { timer?.time }
 
+    /// Entries in the heap, cancelled ones included.
+    var entries: Int { times.count }
+
     /// Wakes `target` once at `time` (or soon after), unless cancelled first.
     /// - Returns: what ``cancel(_:)`` takes.
     func schedule(at time: NIODeadline, _ target: any DeadlineTarget) -> UInt64 {
         nextID += 1
         times.insert(Entry(time: time, id: nextID))
-        targets[nextID] = target
+        targets[nextID] = (time, target)
         if timer.map({ time < $0.time }) ?? true { arm(at: time) }
         return nextID
     }
 
     /// Forgets a wake-up not yet come; one already come or cancelled is no matter.
     func cancel(_ id: UInt64) {
-        targets[id] = nil
+        guard targets.removeValue(forKey: id) != nil else { return }
         // Nothing left to wake: the heap's entries are all cancelled ones, dropped at once. The
         // timer is left to fire for nothing: cancelling and setting it again for every connection
         // that comes alone would cost what one timer per connection cost.
-        if targets.isEmpty { times = Heap() }
+        if targets.isEmpty {
+            times = Heap()
+        } else if times.count > 1_024 + 3 * targets.count {
+            // Rebuilt from the live ones, in linear time: amortised over the cancels since.
+            times = Heap(targets.map { Entry(time: $0.value.time, id: $0.key) })
+        }
     }
 
     private func arm(at time: NIODeadline) {
@@ -69,7 +79,7 @@ final class LoopDeadlines {
         var due: [any DeadlineTarget] = []
         while let first = times.min, first.time <= now {
             times.removeMin()
-            if let target = targets.removeValue(forKey: first.id) { due.append(target) }
+            if let entry = targets.removeValue(forKey: first.id) { due.append(entry.target) }
         }
         // Cancelled entries ahead of the next live one are dropped now, not each woken for.
         while let first = times.min, targets[first.id] == nil { times.removeMin() }
